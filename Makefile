@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make quickstart` and `make test`.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-stamp
+
+.PHONY: install quickstart test lint bench clean
+
+install: $(STAMP)
+
+# torch first, on its own: the pinned release is the CPU build; an unpinned one pulls CUDA.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+quickstart: install
+	$(BIN)/bizlm data get airline-tweets
+	$(BIN)/bizlm train recipes/airline-lora.yaml --output runs/quickstart
+	$(BIN)/bizlm predict runs/quickstart "@united two hours on the tarmac and still no word from the crew"
+
+lint: install
+	$(BIN)/ruff check bizlm tests bench
+
+test: lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/classify.py
+
+clean:
+	rm -rf runs .pytest_cache .ruff_cache

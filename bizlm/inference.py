@@ -1,0 +1,51 @@
+"""Batched forward passes shared by training-time evaluation, predict and evaluate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from bizlm.training.batching import Features, PaddingCollator, length_sorted_batches
+
+
+def tokenize(tokenizer, texts: Sequence[str], max_length: int) -> list[Features]:
+    """Tokenise texts without padding (padding is done per batch), truncating to ``max_length``."""
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
+    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
+    return [{k: encoded[k][i] for k in keys} for i in range(len(texts))]
+
+
+@torch.inference_mode()
+def batched_logits(
+    model: torch.nn.Module,
+    features: Sequence[Features],
+    pad_token_id: int,
+    batch_size: int = 64,
+    on_batch: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Logits for every example, in input order; batches are grouped by length to cut padding."""
+    was_training = model.training
+    model.eval()
+    collate = PaddingCollator(pad_token_id)
+    device = next(model.parameters()).device
+    outputs: list[np.ndarray] = [np.empty(0)] * len(features)
+    for batch_indices in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):
+        batch = collate(
+            [{k: v for k, v in features[i].items() if k != "labels"} for i in batch_indices]
+        )
+        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
+        for row, index in enumerate(batch_indices):
+            outputs[index] = logits[row]
+        if on_batch is not None:
+            on_batch(len(batch_indices))
+    model.train(was_training)
+    return np.stack(outputs) if outputs else np.zeros((0, 0), dtype=np.float32)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, numerically stable."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)

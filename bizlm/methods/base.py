@@ -1,0 +1,81 @@
+"""The contract every adaptation method follows, and the registry that holds them."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from transformers import PreTrainedModel
+
+from bizlm.errors import RecipeError
+
+
+class MethodConfig(BaseModel):
+    """Options shared by every method; each method subclasses this with its own fields."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    name: str = Field("full", description="Adaptation method.")
+
+
+class AdaptationMethod:
+    """Turns a freshly loaded task model into the model to train, and back into artifacts."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[MethodConfig]] = MethodConfig
+
+    def __init__(self, config: MethodConfig) -> None:
+        self.config = config
+
+    def prepare(self, model: PreTrainedModel) -> torch.nn.Module:
+        """Return the module to train (parameters that must stay fixed are frozen)."""
+        return model
+
+    def export_model(self, model: torch.nn.Module) -> PreTrainedModel:
+        """Return a plain ``transformers`` model with the learned weights merged in."""
+        assert isinstance(model, PreTrainedModel)
+        return model
+
+    def save_adapter(self, model: torch.nn.Module, directory: Path) -> bool:
+        """Write the small per-task artifact to ``directory``; False when the method has none."""
+        return False
+
+
+METHODS: dict[str, type[AdaptationMethod]] = {}
+
+
+def register_method(cls: type[AdaptationMethod]) -> type[AdaptationMethod]:
+    """Class decorator: make a method available to recipes under ``cls.name``."""
+    METHODS[cls.name] = cls
+    return cls
+
+
+def method_class(name: str) -> type[AdaptationMethod]:
+    """Look up a registered method, or say which ones exist."""
+    if name not in METHODS:
+        close = difflib.get_close_matches(name, list(METHODS), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise RecipeError(
+            f"Unknown method '{name}'.{hint} Known methods: {', '.join(sorted(METHODS))}."
+        )
+    return METHODS[name]
+
+
+def method_config_class(name: str) -> type[MethodConfig]:
+    """The pydantic config class of a registered method."""
+    return method_class(name).config_class
+
+
+def build_method(config: MethodConfig) -> AdaptationMethod:
+    """Instantiate the method that a validated config names."""
+    return method_class(config.name)(config)
+
+
+def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
+    """Return (trainable, total) parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total

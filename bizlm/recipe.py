@@ -1,0 +1,234 @@
+"""The recipe: one YAML file that drives data, backbone, method, training and output.
+
+Every section is a pydantic model that forbids unknown keys, so a typo is an error that names
+the key and suggests the nearest valid one. ``--set a.b=c`` overrides are applied to the raw
+mapping before validation. The resolved recipe (every default filled in) is saved in the bundle.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bizlm.errors import RecipeError
+from bizlm.methods import MethodConfig, method_config_class
+
+
+class Section(BaseModel):
+    """Base for recipe sections: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TaskConfig(Section):
+    """What to predict from which columns."""
+
+    type: Literal["classify"] = Field("classify", description="Task type.")
+    text_column: str = Field("text", description="Column holding the input text.")
+    label_column: str = Field("label", description="Column holding the gold label.")
+    labels: list[str] | None = Field(
+        None, description="Fixed label list and order; default: labels seen in training, sorted."
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_unique(cls, labels: list[str] | None) -> list[str] | None:
+        if labels is not None and len(set(labels)) != len(labels):
+            raise ValueError("labels must be unique")
+        if labels is not None and len(labels) < 2:
+            raise ValueError("give at least two labels")
+        return labels
+
+
+class SplitConfig(Section):
+    """Fractions used to split the training file when no validation/test file is given."""
+
+    train: float = Field(0.8, gt=0, lt=1)
+    validation: float = Field(0.1, gt=0, lt=1)
+    test: float = Field(0.1, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> SplitConfig:
+        total = self.train + self.validation + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"split fractions must sum to 1, got {total:g}")
+        return self
+
+
+class DataConfig(Section):
+    """Where the examples come from: files, or a catalog dataset name."""
+
+    catalog: str | None = Field(None, description="Catalog dataset name (see `bizlm data list`).")
+    train: Path | None = Field(None, description="Training file (CSV, TSV, JSONL, Parquet).")
+    validation: Path | None = Field(
+        None, description="Validation file; split from train if absent."
+    )
+    test: Path | None = Field(None, description="Test file; split from train if absent.")
+    encoding: str = Field("utf-8", description="Text encoding of CSV/TSV/JSONL files.")
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    seed: int = Field(13, description="Seed of the split made from the training file.")
+    max_train_examples: int | None = Field(
+        None, gt=0, description="Use at most this many training examples (stratified sample)."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        if (self.catalog is None) == (self.train is None):
+            raise ValueError("give exactly one of data.catalog or data.train")
+        if self.catalog is not None and (self.validation or self.test):
+            raise ValueError("data.validation/test cannot be combined with data.catalog")
+        return self
+
+
+class TrainConfig(Section):
+    """Optimisation and schedule."""
+
+    epochs: int = Field(3, ge=1, le=1000)
+    batch_size: int = Field(32, ge=1, le=65536)
+    eval_batch_size: int = Field(64, ge=1, le=65536)
+    learning_rate: float = Field(5e-5, gt=0, lt=1)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    weight_decay: float = Field(0.01, ge=0, lt=1)
+    gradient_accumulation_steps: int = Field(1, ge=1, le=1024)
+    max_grad_norm: float = Field(1.0, gt=0)
+    max_length: int = Field(128, ge=8, le=8192)
+    early_stopping_patience: int | None = Field(
+        2, ge=1, description="Stop after this many evaluations without improvement; null: never."
+    )
+    early_stopping_metric: Literal["macro_f1", "accuracy", "loss"] = "macro_f1"
+    evaluations_per_epoch: int = Field(1, ge=1, le=100)
+    group_by_length: bool = Field(True, description="Batch texts of similar length together.")
+    padding: Literal["longest", "max_length"] = Field(
+        "longest", description="Pad each batch to its longest text, or always to max_length."
+    )
+    seed: int = 42
+
+
+class Recipe(Section):
+    """A whole recipe."""
+
+    model: str = Field("default", description="Backbone: alias, local directory or hub id.")
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    data: DataConfig
+    method: SerializeAsAny[MethodConfig] = Field(
+        default_factory=lambda: method_config_class("full")()
+    )
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    output: Path | None = Field(None, description="Bundle directory; default runs/<recipe name>.")
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method_by_name(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = {"name": value}
+        if isinstance(value, dict):
+            name = value.get("name", "full")
+            return method_config_class(name).model_validate(value)
+        return value
+
+    def resolved(self) -> dict[str, Any]:
+        """The recipe with every default filled in, as plain JSON-ready data."""
+        return self.model_dump(mode="json")
+
+
+def set_override(raw: dict[str, Any], assignment: str) -> None:
+    """Apply one ``a.b=c`` override to a raw recipe mapping; the value is parsed as YAML."""
+    if "=" not in assignment:
+        raise RecipeError(
+            f"Override '{assignment}' has no '='.", hint="Write it as --set train.epochs=2."
+        )
+    dotted, _, text = assignment.partition("=")
+    keys = [k for k in dotted.strip().split(".") if k]
+    if not keys:
+        raise RecipeError(f"Override '{assignment}' names no key.", hint="Write --set a.b=value.")
+    node = raw
+    for key in keys[:-1]:
+        if isinstance(node.get(key), str) and key == "method":
+            node[key] = {"name": node[key]}
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise RecipeError(f"Override '{assignment}': '{key}' is not a section.")
+    node[keys[-1]] = yaml.safe_load(text) if text.strip() else None
+
+
+def load_recipe(
+    source: str | Path | dict[str, Any], overrides: list[str] | tuple[str, ...] = ()
+) -> Recipe:
+    """Read a recipe from a YAML path (or a mapping), apply ``--set`` overrides, validate it."""
+    where = "recipe"
+    if isinstance(source, dict):
+        raw = copy.deepcopy(source)  # overrides must not change the caller's mapping
+    else:
+        path = Path(source)
+        where = str(path)
+        if not path.is_file():
+            raise RecipeError(f"Recipe file '{path}' does not exist.", hint="Check the path.")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" line {mark.line + 1}" if mark else ""
+            raise RecipeError(f"{path}{line} is not valid YAML: {exc}.") from None
+        if not isinstance(raw, dict):
+            raise RecipeError(f"{path} must be a mapping of sections (model, task, data, …).")
+        if raw.get("output") is None:
+            raw["output"] = str(Path("runs") / path.stem)
+    for assignment in overrides:
+        set_override(raw, assignment)
+    return validate_recipe(raw, where)
+
+
+def validate_recipe(raw: dict[str, Any], where: str = "recipe") -> Recipe:
+    """Validate a raw mapping, turning pydantic errors into one clear :class:`RecipeError`."""
+    try:
+        return Recipe.model_validate(raw)
+    except RecipeError:
+        raise
+    except ValidationError as exc:
+        raise RecipeError(_describe(exc.errors()[0], raw, where)) from None
+
+
+def _describe(error: dict[str, Any], raw: dict[str, Any], where: str) -> str:
+    loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
+    key = ".".join(loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        valid = _valid_keys(raw, loc[:-1])
+        close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+        hint = f" Did you mean '{'.'.join(loc[:-1] + close)}'?" if close else ""
+        return f"{where}: unknown key '{key}'.{hint} Valid keys here: {', '.join(valid)}."
+    if error["type"] == "missing":
+        return f"{where}: missing required key '{key}'."
+    value = error.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, dict) else ""
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: bad value for '{key}'{shown}: {message}."
+
+
+def _valid_keys(raw: dict[str, Any], parent: list[str]) -> list[str]:
+    model: type[BaseModel] = Recipe
+    for part in parent:
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        if part == "method":
+            node = raw.get("method")
+            name = node.get("name", "full") if isinstance(node, dict) else node
+            model = method_config_class(str(name or "full"))
+            continue
+        annotation = field.annotation
+        candidates = [a for a in getattr(annotation, "__args__", (annotation,))]
+        model = next(c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel))
+    return list(model.model_fields)

@@ -1,0 +1,88 @@
+"""Batches for training and inference: length grouping and dynamic padding."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+
+import torch
+
+Features = dict[str, list[int]]
+
+
+class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
+    """Shuffled batches whose members have similar lengths, so little padding is needed.
+
+    Indices are shuffled, cut into mega-batches of ``batch_size * group_factor``, each sorted by
+    length and cut into batches; the batch order is shuffled again. With ``group=False`` it is a
+    plain shuffled batch sampler. The order depends only on ``seed`` and the epoch.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        seed: int,
+        group: bool = True,
+        group_factor: int = 50,
+    ) -> None:
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.group = group
+        self.group_factor = group_factor
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose shuffle to produce (each epoch has its own order)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = random.Random(self.seed * 1000003 + self.epoch)
+        order = list(range(len(self.lengths)))
+        rng.shuffle(order)
+        if not self.group:
+            yield from _chunks(order, self.batch_size)
+            return
+        mega = self.batch_size * self.group_factor
+        batches: list[list[int]] = []
+        for start in range(0, len(order), mega):
+            block = sorted(order[start : start + mega], key=lambda i: -self.lengths[i])
+            batches.extend(_chunks(block, self.batch_size))
+        rng.shuffle(batches)
+        yield from batches
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class PaddingCollator:
+    """Pad a list of tokenised examples to the longest one (or to ``max_length``)."""
+
+    def __init__(self, pad_token_id: int, max_length: int | None = None) -> None:
+        self.pad_token_id = pad_token_id
+        self.max_length = max_length
+
+    def __call__(self, examples: Sequence[Features]) -> dict[str, torch.Tensor]:
+        width = self.max_length or max(len(e["input_ids"]) for e in examples)
+        batch: dict[str, torch.Tensor] = {}
+        for key in examples[0]:
+            if key == "labels":
+                continue
+            fill = self.pad_token_id if key == "input_ids" else 0
+            rows = [e[key] + [fill] * (width - len(e[key])) for e in examples]
+            batch[key] = torch.tensor(rows, dtype=torch.long)
+        if "labels" in examples[0]:
+            batch["labels"] = torch.tensor([e["labels"] for e in examples])
+        return batch
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Inference batches: indices sorted by length (longest first), cut into batches."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return list(_chunks(order, batch_size))

@@ -1,0 +1,197 @@
+"""The one training loop: AdamW, linear warmup/decay, accumulation, clipping, early stopping.
+
+Built on Accelerate so the same code runs in one process or under ``accelerate launch``.
+The best weights (by the early-stopping metric on validation) are restored at the end, also
+when the user presses Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import resource
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from sklearn.metrics import accuracy_score, f1_score
+from transformers import get_linear_schedule_with_warmup
+
+from bizlm.inference import batched_logits, softmax
+from bizlm.recipe import TrainConfig
+from bizlm.training.batching import Features, LengthGroupedBatchSampler, PaddingCollator
+from bizlm.training.progress import Reporter
+
+
+@dataclass
+class LoopResult:
+    """What happened during training."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] | None = None
+    stopped_early: bool = False
+    interrupted: bool = False
+    train_seconds: float = 0.0
+    samples_seen: int = 0
+    optimizer_steps: int = 0
+    peak_rss_mb: float = 0.0
+
+    @property
+    def samples_per_s(self) -> float:
+        """Training throughput, evaluation time excluded."""
+        return self.samples_seen / self.train_seconds if self.train_seconds else 0.0
+
+
+def evaluate_split(
+    model: torch.nn.Module,
+    features: Sequence[Features],
+    labels: Sequence[int],
+    pad_id: int,
+    batch_size: int,
+) -> dict[str, float]:
+    """Loss, accuracy and macro-F1 on a labelled split."""
+    logits = batched_logits(model, features, pad_id, batch_size)
+    probs = softmax(logits)
+    gold = np.asarray(labels)
+    loss = float(-np.mean(np.log(probs[np.arange(len(gold)), gold] + 1e-12)))
+    predicted = probs.argmax(axis=1)
+    classes = list(range(probs.shape[1]))
+    return {
+        "loss": loss,
+        "accuracy": float(accuracy_score(gold, predicted)),
+        "macro_f1": float(
+            f1_score(gold, predicted, labels=classes, average="macro", zero_division=0)
+        ),
+    }
+
+
+def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        is_norm_or_bias = parameter.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
+        (no_decay if is_norm_or_bias else decay).append(parameter)
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=config.learning_rate)
+
+
+def train_loop(
+    model: torch.nn.Module,
+    train: Sequence[Features],
+    validation: Sequence[Features],
+    validation_labels: Sequence[int],
+    pad_id: int,
+    config: TrainConfig,
+    reporter: Reporter,
+) -> LoopResult:
+    """Train ``model`` in place on ``train`` (features with a ``labels`` key); return the record."""
+    set_seed(config.seed)
+    accelerator = Accelerator(gradient_accumulation_steps=config.gradient_accumulation_steps)
+    sampler = LengthGroupedBatchSampler(
+        [len(f["input_ids"]) for f in train], config.batch_size, config.seed, config.group_by_length
+    )
+    fixed = config.max_length if config.padding == "max_length" else None
+    loader = torch.utils.data.DataLoader(
+        list(train), batch_sampler=sampler, collate_fn=PaddingCollator(pad_id, fixed)
+    )
+    optimizer = _optimizer(model, config)
+    steps_per_epoch = math.ceil(len(loader) / config.gradient_accumulation_steps)
+    total_steps = steps_per_epoch * config.epochs
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(config.warmup_ratio * total_steps), total_steps
+    )
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    result = LoopResult()
+    eval_every = max(1, len(loader) // config.evaluations_per_epoch)
+    best_state: dict[str, torch.Tensor] | None = None
+    stale = 0
+    reporter.start("train", len(loader) * config.epochs)
+    try:
+        for epoch in range(config.epochs):
+            sampler.set_epoch(epoch)
+            model.train()
+            started = time.perf_counter()
+            for batch_index, batch in enumerate(loader):
+                with accelerator.accumulate(model):
+                    loss = model(**batch).loss
+                    accelerator.backward(loss)
+                    if accelerator.sync_gradients:
+                        accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                        result.optimizer_steps += 1
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                size = int(batch["labels"].shape[0])
+                result.samples_seen += size
+                elapsed = time.perf_counter() - started
+                rate = result.samples_seen / (result.train_seconds + elapsed)
+                reporter.advance(1, loss=loss.item(), samples_per_s=rate)
+                step = epoch * len(loader) + batch_index + 1
+                if (batch_index + 1) % 10 == 0 or batch_index == 0:
+                    result.history.append(
+                        {
+                            "step": step,
+                            "epoch": step / len(loader),
+                            "train_loss": loss.item(),
+                            "learning_rate": float(scheduler.get_last_lr()[0]),
+                        }
+                    )
+                if (batch_index + 1) % eval_every == 0 or batch_index + 1 == len(loader):
+                    result.train_seconds += time.perf_counter() - started
+                    scores = evaluate_split(
+                        model, validation, validation_labels, pad_id, config.eval_batch_size
+                    )
+                    record = {
+                        "step": step,
+                        "epoch": step / len(loader),
+                        **{f"val_{k}": v for k, v in scores.items()},
+                    }
+                    result.history.append(record)
+                    if _improved(scores, result.best, config.early_stopping_metric):
+                        result.best = record
+                        best_state = _trainable_state(accelerator.unwrap_model(model))
+                        stale = 0
+                    else:
+                        stale += 1
+                    reporter.note(
+                        f"step {step}: val loss {scores['loss']:.4f}  "
+                        f"accuracy {scores['accuracy']:.4f}  macro-F1 {scores['macro_f1']:.4f}"
+                    )
+                    started = time.perf_counter()
+                    model.train()
+                    patience = config.early_stopping_patience
+                    if patience is not None and stale >= patience:
+                        result.stopped_early = True
+                        break
+            if result.stopped_early:
+                break
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        reporter.stop()
+    if best_state is not None:
+        accelerator.unwrap_model(model).load_state_dict(best_state, strict=False)
+    result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _improved(scores: dict[str, float], best: dict[str, Any] | None, metric: str) -> bool:
+    if best is None:
+        return True
+    if metric == "loss":
+        return scores["loss"] < best["val_loss"]
+    return scores[metric] > best[f"val_{metric}"]
+
+
+def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    names = {n for n, p in model.named_parameters() if p.requires_grad}
+    return {k: copy.deepcopy(v.detach()) for k, v in model.state_dict().items() if k in names}

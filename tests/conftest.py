@@ -1,0 +1,84 @@
+"""Shared fixtures: a tiny random BERT built from a config, and small labelled files."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+WORDS = {
+    "positive": ["good", "great", "love", "happy", "excellent", "nice", "friendly", "fast"],
+    "negative": ["bad", "awful", "hate", "sad", "terrible", "rude", "slow", "broken"],
+    "neutral": ["flight", "seat", "bag", "gate", "ticket", "today", "plane", "crew"],
+}
+FILLER = ["the", "was", "my", "and", "very", "a", "it", "is"]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 32-wide random BertModel with a word-level vocabulary, saved like a hub model."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    directory = tmp_path_factory.mktemp("tiny-bert")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *FILLER]
+    vocab += [w for words in WORDS.values() for w in words] + list("abcdefghijklmnopqrstuvwxyz")
+    BertTokenizerFast(vocab={token: i for i, token in enumerate(vocab)}).save_pretrained(directory)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(directory)
+    return directory
+
+
+def make_rows(count: int, seed: int, labels: tuple[str, ...] = ("positive", "negative", "neutral")):
+    """Texts whose label is decided by which word list they draw from."""
+    rng = random.Random(seed)
+    rows = []
+    for index in range(count):
+        label = labels[index % len(labels)]
+        words = rng.sample(WORDS[label], 2) + rng.sample(FILLER, rng.randint(1, 5))
+        rng.shuffle(words)
+        rows.append({"id": str(index), "text": " ".join(words), "label": label})
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    """Write rows (same keys) as a UTF-8 CSV with a header."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture()
+def labelled_csv(tmp_path: Path) -> Path:
+    """A 240-row, 3-class CSV that a tiny model can learn in a few epochs."""
+    return write_csv(tmp_path / "train.csv", make_rows(240, seed=1))
+
+
+@pytest.fixture()
+def tiny_recipe(tiny_model_dir: Path, labelled_csv: Path, tmp_path: Path) -> dict:
+    """A raw recipe mapping that trains the tiny model quickly."""
+    return {
+        "model": str(tiny_model_dir),
+        "data": {"train": str(labelled_csv)},
+        "train": {
+            "epochs": 6,
+            "batch_size": 16,
+            "learning_rate": 5e-3,
+            "max_length": 32,
+            "warmup_ratio": 0.0,
+            "early_stopping_patience": None,
+        },
+        "output": str(tmp_path / "bundle"),
+    }
