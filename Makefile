@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 quickstart: install
 	$(BIN)/bizlm data get airline-tweets
-	$(BIN)/bizlm train recipes/airline-lora.yaml --output runs/quickstart
+	$(BIN)/bizlm train recipes/airline-lora.yaml --set train.epochs=1 --output runs/quickstart
 	$(BIN)/bizlm predict runs/quickstart "@united two hours on the tarmac and still no word from the crew"
 
 lint: install

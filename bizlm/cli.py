@@ -150,6 +150,34 @@ def predict(
         )
 
 
+@app.command()
+def compare(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML file (data, model, budget).")],
+    methods: Annotated[str, typer.Option(help="Comma-separated methods.")] = (
+        "full,lora,adalora,ia3,prefix,bitfit,head"
+    ),
+    seeds: Annotated[int, typer.Option(min=1, max=20, help="Seeds per method.")] = 1,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: a.b=value.")] = None,
+    output: Annotated[Path, typer.Option(help="Folder for bundles and leaderboard.")] = Path(
+        "runs/compare"
+    ),
+    as_json: JsonOption = False,
+) -> None:
+    """Train several methods on the same data and budget; write a leaderboard."""
+    from bizlm.compare.leaderboard import to_markdown
+    from bizlm.compare.run import compare as run_comparison
+    from bizlm.training.progress import Reporter, RichReporter
+
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    board = run_comparison(recipe, names, seeds, output, list(set_ or []),
+                           Reporter() if as_json else RichReporter(err))
+    if as_json:
+        _emit_json(board)
+        return
+    out.print(to_markdown(board["rows"], f"Methods on {recipe.stem}"), markup=False)
+    out.print(f"leaderboard: {output / 'leaderboard.md'}, {output / 'leaderboard.png'}")
+
+
 @data_app.command("list")
 def data_list(as_json: JsonOption = False) -> None:
     """List the catalog datasets."""
@@ -198,6 +226,24 @@ def data_info(
         return
     for key, value in info.items():
         out.print(f"[bold]{key}[/bold]: {value}")
+
+
+# --- model service: registry, API keys, server ---
+from bizlm.registry.commands import keys_app, registry_app  # noqa: E402
+from bizlm.serve.commands import serve  # noqa: E402
+
+app.add_typer(registry_app, name="registry")
+app.add_typer(keys_app, name="keys")
+app.command("serve")(serve)
+# --- end model service ---
+
+# --- compression: export, distill, bench ---
+from bizlm.compress.commands import bench, distill, export  # noqa: E402
+
+app.command("export")(export)
+app.command("distill")(distill)
+app.command("bench")(bench)
+# --- end compression ---
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -38,6 +38,8 @@ class Predictor:
         info = read_bundle_info(path)
         model_dir = Path(path) / "model"
         model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+        if not info.get("merged", True):
+            model = _apply_adapter(model, info, Path(path) / "adapter")
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         max_length = int(info.get("recipe", {}).get("train", {}).get("max_length", 128))
         return cls(model, tokenizer, info["labels"], max_length, info)
@@ -78,6 +80,17 @@ class Predictor:
         }
 
 
+def _apply_adapter(
+    model: PreTrainedModel, info: dict[str, Any], directory: Path
+) -> torch.nn.Module:
+    """Put a non-mergeable method's adapter back on the bundle's backbone."""
+    from bizlm.methods import build_method, method_config_class
+
+    options = info["recipe"]["method"]
+    method = build_method(method_config_class(options["name"]).model_validate(options))
+    return method.load_adapter(model, directory)
+
+
 def _check_texts(texts: Sequence[str]) -> list[str]:
     checked = []
     for position, text in enumerate(texts):
@@ -90,6 +103,19 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
     return checked
 
 
-def load(path: str | Path) -> Predictor:
-    """Load a bundle for prediction."""
+def load(path: str | Path, adapters: Sequence[str | Path] | None = None) -> Any:
+    """Load a bundle for prediction, in the runtime its ``bizlm.json`` names.
+
+    With ``adapters``, ``path`` is the shared backbone (a model reference such as ``default``)
+    and each adapter bundle becomes a task served from it: ``predict(texts, adapter=name)``.
+    """
+    if adapters is not None:
+        from bizlm.multi_adapter import MultiAdapterPredictor
+
+        return MultiAdapterPredictor(str(path), adapters)
+    info = read_bundle_info(path)
+    if info.get("runtime", "transformers") != "transformers":
+        from bizlm.compress.runtimes import open_runtime
+
+        return open_runtime(path, info)
     return Predictor.from_bundle(path)

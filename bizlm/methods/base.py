@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,27 +22,59 @@ class MethodConfig(BaseModel):
     name: str = Field("full", description="Adaptation method.")
 
 
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What a method may need to know about the run before it starts (e.g. AdaLoRA's budget)."""
+
+    total_steps: int
+    task: str = "classify"
+
+
 class AdaptationMethod:
-    """Turns a freshly loaded task model into the model to train, and back into artifacts."""
+    """Turns a freshly loaded task model into the model to train, and back into artifacts.
+
+    ``mergeable`` methods export a plain ``transformers`` model (``model/``) that predicts
+    exactly like the trained one; the others export the backbone with the trained head and
+    need ``adapter/`` applied on top (``load_adapter``).
+    """
 
     name: ClassVar[str]
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
+    supported_tasks: ClassVar[tuple[str, ...]] = ("classify",)
+    mergeable: ClassVar[bool] = True
 
     def __init__(self, config: MethodConfig) -> None:
         self.config = config
 
-    def prepare(self, model: PreTrainedModel) -> torch.nn.Module:
+    def prepare(self, model: PreTrainedModel, plan: TrainingPlan) -> torch.nn.Module:
         """Return the module to train (parameters that must stay fixed are frozen)."""
         return model
 
+    def on_optimizer_step(self, model: torch.nn.Module, step: int) -> None:
+        """Called after every optimizer step (AdaLoRA reallocates its ranks here)."""
+
     def export_model(self, model: torch.nn.Module) -> PreTrainedModel:
-        """Return a plain ``transformers`` model with the learned weights merged in."""
+        """Return a plain ``transformers`` model holding the learned weights."""
         assert isinstance(model, PreTrainedModel)
         return model
 
     def save_adapter(self, model: torch.nn.Module, directory: Path) -> bool:
         """Write the small per-task artifact to ``directory``; False when the method has none."""
         return False
+
+    def load_adapter(self, model: PreTrainedModel, directory: Path) -> torch.nn.Module:
+        """Apply a saved ``adapter/`` to the exported model (only for non-mergeable methods)."""
+        return model
+
+
+def check_task(method: type[AdaptationMethod], task: str) -> None:
+    """Refuse a method that does not support the task type, naming those that do."""
+    if task not in method.supported_tasks:
+        able = sorted(name for name, cls in METHODS.items() if task in cls.supported_tasks)
+        raise RecipeError(
+            f"Method '{method.name}' does not support task type '{task}'.",
+            hint=f"Methods that do: {', '.join(able)}.",
+        )
 
 
 METHODS: dict[str, type[AdaptationMethod]] = {}

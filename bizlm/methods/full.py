@@ -10,3 +10,4 @@ class FullFineTuning(AdaptationMethod):
     """Train all weights; the exported model is the trained model itself."""
 
     name = "full"
+    supported_tasks = ("classify", "tag", "score")

@@ -1,80 +1,87 @@
-"""LoRA through ``peft``: low-rank updates on chosen linear layers, head trained in full."""
+"""LoRA and its rank-adaptive variant AdaLoRA, through ``peft``."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import torch
-from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+from peft import AdaLoraConfig, LoraConfig, PeftModel
 from pydantic import Field
 from transformers import PreTrainedModel
 
-from bizlm.errors import RecipeError
-from bizlm.methods.base import AdaptationMethod, MethodConfig, register_method
+from bizlm.methods.base import TrainingPlan, register_method
+from bizlm.methods.peft_method import PeftMethod, PeftMethodConfig
 
 
-class LoraMethodConfig(MethodConfig):
+class LoraMethodConfig(PeftMethodConfig):
     """LoRA options (see the peft documentation for their meaning)."""
 
     name: Literal["lora"] = "lora"
     r: int = Field(8, ge=1, le=1024, description="Rank of the update matrices.")
     alpha: float = Field(16, gt=0, description="Scaling numerator; the update is scaled alpha/r.")
     dropout: float = Field(0.1, ge=0, lt=1, description="Dropout on the LoRA input.")
-    target_modules: list[str] = Field(
-        default_factory=lambda: ["query", "value"],
-        description="Names (suffixes) of the linear layers that get LoRA updates.",
-    )
-    modules_to_save: list[str] = Field(
-        default_factory=lambda: ["classifier", "pooler"],
-        description="Modules trained in full and saved with the adapter (the task head).",
-    )
     use_rslora: bool = Field(False, description="Rank-stabilised scaling alpha/sqrt(r).")
     use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
 
 
 @register_method
-class Lora(AdaptationMethod):
-    """Wrap the task model with peft LoRA; merge it back for the exported ``model/``."""
+class Lora(PeftMethod):
+    """Low-rank updates on chosen linear layers (Hu et al., 2021); merged for export."""
 
     name = "lora"
     config_class = LoraMethodConfig
+    peft_config_class = LoraConfig
 
-    def prepare(self, model: PreTrainedModel) -> torch.nn.Module:
-        """Freeze the backbone and add LoRA updates to the target modules."""
+    def peft_config(self, model: PreTrainedModel, plan: TrainingPlan) -> dict:
+        """LoRA's own options."""
         config: LoraMethodConfig = self.config  # type: ignore[assignment]
-        names = [name for name, _ in model.named_modules()]
-        _check_targets(config.target_modules, names, "target_modules")
-        _check_targets(config.modules_to_save, names, "modules_to_save")
-        peft_config = LoraConfig(
-            task_type=TaskType.SEQ_CLS,
-            r=config.r,
-            lora_alpha=config.alpha,
-            lora_dropout=config.dropout,
-            target_modules=config.target_modules,
-            modules_to_save=config.modules_to_save,
-            use_rslora=config.use_rslora,
-            use_dora=config.use_dora,
-        )
-        return get_peft_model(model, peft_config)
+        return {
+            "r": config.r,
+            "lora_alpha": config.alpha,
+            "lora_dropout": config.dropout,
+            "use_rslora": config.use_rslora,
+            "use_dora": config.use_dora,
+        }
 
-    def export_model(self, model: torch.nn.Module) -> PreTrainedModel:
-        """Merge the LoRA updates into the base weights and drop the wrapper."""
+
+class AdaLoraMethodConfig(PeftMethodConfig):
+    """AdaLoRA options: ranks start at ``init_r`` and are pruned towards ``target_r``."""
+
+    name: Literal["adalora"] = "adalora"
+    init_r: int = Field(12, ge=1, description="Initial rank of every adapted layer.")
+    target_r: int = Field(4, ge=1, description="Average rank after budget reallocation.")
+    alpha: float = Field(16, gt=0, description="Scaling numerator.")
+    dropout: float = Field(0.1, ge=0, lt=1, description="Dropout on the adapter input.")
+    warmup_fraction: float = Field(0.1, ge=0, lt=1, description="Steps before pruning starts.")
+    final_fraction: float = Field(0.2, ge=0, lt=1, description="Steps after pruning ends.")
+
+
+@register_method
+class AdaLora(PeftMethod):
+    """LoRA whose ranks are reallocated during training by importance (Zhang et al., 2023)."""
+
+    name = "adalora"
+    config_class = AdaLoraMethodConfig
+    peft_config_class = AdaLoraConfig
+
+    def peft_config(self, model: PreTrainedModel, plan: TrainingPlan) -> dict:
+        """AdaLoRA's options, with its schedule fitted to the run's total steps."""
+        config: AdaLoraMethodConfig = self.config  # type: ignore[assignment]
+        total = max(plan.total_steps, 3)
+        tinit = int(config.warmup_fraction * total)
+        tfinal = min(int(config.final_fraction * total), total - tinit - 1)
+        return {
+            "init_r": config.init_r,
+            "target_r": config.target_r,
+            "lora_alpha": config.alpha,
+            "lora_dropout": config.dropout,
+            "total_step": total,
+            "tinit": tinit,
+            "tfinal": max(tfinal, 0),
+            "deltaT": max(1, (total - tinit - tfinal) // 10),
+        }
+
+    def on_optimizer_step(self, model: torch.nn.Module, step: int) -> None:
+        """Reallocate ranks from the gradients of this step."""
         assert isinstance(model, PeftModel)
-        return model.merge_and_unload()
-
-    def save_adapter(self, model: torch.nn.Module, directory: Path) -> bool:
-        """Save the adapter weights plus the trained head (modules_to_save)."""
-        assert isinstance(model, PeftModel)
-        model.save_pretrained(directory)
-        return True
-
-
-def _check_targets(targets: list[str], module_names: list[str], key: str) -> None:
-    for target in targets:
-        if not any(n == target or n.endswith(f".{target}") for n in module_names):
-            leaves = sorted({n.rsplit(".", 1)[-1] for n in module_names if n} - {""})
-            raise RecipeError(
-                f"method.{key}: '{target}' matches no module of the backbone.",
-                hint=f"Module names that exist: {', '.join(leaves)}.",
-            )
+        model.base_model.update_and_allocate(step)

@@ -11,7 +11,7 @@ import copy
 import math
 import resource
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,8 @@ from bizlm.inference import batched_logits, softmax
 from bizlm.recipe import TrainConfig
 from bizlm.training.batching import Features, LengthGroupedBatchSampler, PaddingCollator
 from bizlm.training.progress import Reporter
+
+LOG_EVERY = 10  # optimizer-independent: a history record every this many batches
 
 
 @dataclass
@@ -92,6 +94,7 @@ def train_loop(
     pad_id: int,
     config: TrainConfig,
     reporter: Reporter,
+    on_optimizer_step: Callable[[torch.nn.Module, int], None] | None = None,
 ) -> LoopResult:
     """Train ``model`` in place on ``train`` (features with a ``labels`` key); return the record."""
     set_seed(config.seed)
@@ -114,6 +117,7 @@ def train_loop(
     eval_every = max(1, len(loader) // config.evaluations_per_epoch)
     best_state: dict[str, torch.Tensor] | None = None
     stale = 0
+    recent_losses: list[float] = []  # training loss averaged over the steps since the last log
     reporter.start("train", len(loader) * config.epochs)
     try:
         for epoch in range(config.epochs):
@@ -129,22 +133,27 @@ def train_loop(
                         result.optimizer_steps += 1
                     optimizer.step()
                     scheduler.step()
+                    if on_optimizer_step is not None and accelerator.sync_gradients:
+                        on_optimizer_step(accelerator.unwrap_model(model), result.optimizer_steps)
                     optimizer.zero_grad()
                 size = int(batch["labels"].shape[0])
                 result.samples_seen += size
                 elapsed = time.perf_counter() - started
                 rate = result.samples_seen / (result.train_seconds + elapsed)
-                reporter.advance(1, loss=loss.item(), samples_per_s=rate)
+                recent_losses.append(loss.item())
+                smoothed = sum(recent_losses) / len(recent_losses)
+                reporter.advance(1, loss=smoothed, samples_per_s=rate)
                 step = epoch * len(loader) + batch_index + 1
-                if (batch_index + 1) % 10 == 0 or batch_index == 0:
+                if (batch_index + 1) % LOG_EVERY == 0 or batch_index == 0:
                     result.history.append(
                         {
                             "step": step,
                             "epoch": step / len(loader),
-                            "train_loss": loss.item(),
+                            "train_loss": smoothed,
                             "learning_rate": float(scheduler.get_last_lr()[0]),
                         }
                     )
+                    recent_losses.clear()
                 if (batch_index + 1) % eval_every == 0 or batch_index + 1 == len(loader):
                     result.train_seconds += time.perf_counter() - started
                     scores = evaluate_split(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from bizlm.data.columns import LabelledRows
 from bizlm.data.prepare import PreparedData, prepare_data
 from bizlm.evaluation import classification_metrics, render_model_card, write_report
 from bizlm.inference import tokenize
-from bizlm.methods import build_method, count_parameters
+from bizlm.methods import TrainingPlan, build_method, check_task, count_parameters
 from bizlm.predictor import Predictor
 from bizlm.recipe import Recipe, load_recipe
 from bizlm.training.batching import Features
@@ -76,6 +77,11 @@ def _score(predictor: Predictor, rows: LabelledRows, labels: list[str]) -> dict[
     return classification_metrics(gold, probabilities, labels)
 
 
+def _total_steps(examples: int, recipe: Recipe) -> int:
+    batches = math.ceil(examples / recipe.train.batch_size)
+    return math.ceil(batches / recipe.train.gradient_accumulation_steps) * recipe.train.epochs
+
+
 def train(
     recipe: Recipe | str | Path | dict[str, Any],
     overrides: list[str] | tuple[str, ...] = (),
@@ -90,7 +96,11 @@ def train(
     set_seed(recipe.train.seed)  # the new head's initial weights depend on it
     location, tokenizer, model = _load_backbone(recipe.model, data.labels)
     method = build_method(recipe.method)
-    trainable = method.prepare(model)
+    check_task(type(method), recipe.task.type)
+    plan = TrainingPlan(
+        total_steps=_total_steps(len(data.splits["train"].texts), recipe), task=recipe.task.type
+    )
+    trainable = method.prepare(model, plan)
     trainable_params, total_params = count_parameters(trainable)
     reporter.note(
         f"{recipe.method.name}: training {trainable_params:,} of {total_params:,} parameters "
@@ -108,20 +118,24 @@ def train(
         int(tokenizer.pad_token_id),
         recipe.train,
         reporter,
+        method.on_optimizer_step,
     )
     with tempfile.TemporaryDirectory() as scratch:
-        adapter_dir = Path(scratch) / "adapter"
+        adapter_dir, model_dir = Path(scratch) / "adapter", Path(scratch) / "model"
         has_adapter = method.save_adapter(trainable, adapter_dir)
         exported = method.export_model(trainable)
-        predictor = Predictor(exported, tokenizer, data.labels, max_length)
+        exported.save_pretrained(model_dir)
+        tokenizer.save_pretrained(model_dir)
+        served = exported if method.mergeable else method.load_adapter(exported, adapter_dir)
+        predictor = Predictor(served, tokenizer, data.labels, max_length)
         metrics = {"validation": _score(predictor, data.splits["validation"], data.labels)}
         if "test" in data.splits and data.splits["test"].texts:
             metrics["test"] = _score(predictor, data.splits["test"], data.labels)
         info = _bundle_info(recipe, location, data, loop, metrics, trainable_params, total_params)
+        info["merged"] = method.mergeable
 
         def write_contents(staging: Path) -> None:
-            exported.save_pretrained(staging / "model")
-            tokenizer.save_pretrained(staging / "model")
+            shutil.copytree(model_dir, staging / "model")
             if has_adapter:
                 shutil.copytree(adapter_dir, staging / "adapter")
             _write_documents(staging, info, data, output.name)

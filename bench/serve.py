@@ -1,0 +1,241 @@
+"""Model server benchmark: micro-batching, throughput against offline predict, and a soak.
+
+Side by side in one run, on one bundle, server (`bizlm serve`, in a subprocess) and load
+generator on 127.0.0.1:
+  * offline batched predict (batch 64) over the airline-tweets test texts: the ceiling;
+  * the server with micro-batching off (max batch 1), then on, each under N concurrent
+    clients sending one text per request: throughput and p50/p95/p99 latency;
+  * a soak at the same load on the batching server: errors and server RSS growth from after
+    warm-up.
+Writes bench/results/serve.json.
+Run: BIZLM_HOME=... python bench/serve.py --bundle runs/air [--soak-seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import run_load  # noqa: E402
+from bench.machine import describe_machine  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "serve.json"
+TARGETS = {"batching_ratio": 3.0, "load_vs_offline_ratio": 0.7, "soak_memory_growth_pct": 10.0}
+
+
+def load_texts() -> list[str]:
+    """The airline-tweets test split (fetched once into the bizlm home)."""
+    from bizlm.data.catalog import fetch
+
+    content = (fetch("airline-tweets") / "test.jsonl").read_text(encoding="utf-8")
+    # split on newlines only: str.splitlines() would also cut at U+2028 inside a tweet
+    return [json.loads(line)["text"] for line in content.split("\n") if line.strip()]
+
+
+def offline_throughput(bundle: Path, texts: list[str], repeats: int = 3) -> dict[str, Any]:
+    """Best texts/s of ``Predictor.predict_proba`` (batch 64) over torch's default thread count
+    and the server's (all cores but one): the higher one is the ceiling the server is held to.
+    """
+    import torch
+
+    import bizlm
+
+    predictor = bizlm.load(bundle)
+    default_threads = torch.get_num_threads()
+    by_threads = {}
+    for threads in sorted({default_threads, max(1, default_threads - 1)}):
+        torch.set_num_threads(threads)
+        predictor.predict_proba(texts[:64])  # warm-up
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            predictor.predict_proba(texts, batch_size=64)
+            best = min(best, time.perf_counter() - started)
+        by_threads[threads] = len(texts) / best
+    torch.set_num_threads(default_threads)
+    return {
+        "texts": len(texts),
+        "batch_size": 64,
+        "samples_per_s": max(by_threads.values()),
+        "samples_per_s_by_threads": by_threads,
+    }
+
+
+class Server:
+    """`bizlm serve BUNDLE --no-auth` on a free loopback port, in its own process."""
+
+    def __init__(
+        self, bundle: Path, max_batch_size: int, max_wait_ms: float, extra: tuple[str, ...] = ()
+    ) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        command = [
+            sys.executable, "-c", "from bizlm.cli import main; main()", "serve", str(bundle),
+            "--no-auth", "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
+            "--max-batch-size", str(max_batch_size), "--max-wait-ms", str(max_wait_ms), *extra,
+        ]  # fmt: skip
+        self.log = Path(tempfile.mkdtemp(prefix="bizlm-bench-")) / "server.log"
+        with open(self.log, "w") as log:  # a file, not a pipe: a full pipe would block it
+            self.process = subprocess.Popen(command, cwd=ROOT, stderr=log)
+        self.model = bundle.resolve().name
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 180) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError("server did not become ready")
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process, in MiB."""
+        import psutil
+
+        return psutil.Process(self.process.pid).memory_info().rss / 2**20
+
+    def mean_batch_size(self) -> float:
+        """Texts per model call so far, from the server's metrics."""
+        import httpx
+        from prometheus_client.parser import text_string_to_metric_families
+
+        values = {}
+        metrics = httpx.get(f"http://127.0.0.1:{self.port}/metrics").text
+        for family in text_string_to_metric_families(metrics):
+            if family.name == "bizlm_batch_size":
+                for sample in family.samples:
+                    values[sample.name] = values.get(sample.name, 0) + sample.value
+        return values["bizlm_batch_size_sum"] / max(1.0, values["bizlm_batch_size_count"])
+
+    def stop(self) -> None:
+        """Stop the server and wait for it."""
+        self.process.terminate()
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def measure(server: Server, texts: list[str], clients: int, seconds: float) -> dict[str, Any]:
+    """Warm up, then measure throughput and latency under ``clients`` concurrent clients."""
+    run_load(server.port, server.model, texts, clients, min(5.0, seconds))
+    result = run_load(server.port, server.model, texts, clients, seconds).summary()
+    result["mean_batch_size"] = server.mean_batch_size()
+    return result
+
+
+def soak(server: Server, texts: list[str], clients: int, seconds: float) -> dict[str, Any]:
+    """Load for ``seconds`` in slices; RSS is sampled after each slice."""
+    start_rss = server.rss_mb()
+    samples, requests, errors = [start_rss], 0, 0
+    slice_seconds = min(10.0, seconds)
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        remaining = seconds - (time.perf_counter() - started)
+        result = run_load(server.port, server.model, texts, clients, min(slice_seconds, remaining))
+        requests += len(result.latencies)
+        errors += result.errors
+        samples.append(server.rss_mb())
+    return {
+        "seconds": round(time.perf_counter() - started, 1),
+        "requests": requests,
+        "errors": errors,
+        "rss_after_warmup_mb": start_rss,
+        "rss_end_mb": samples[-1],
+        "rss_max_mb": max(samples),
+        "memory_growth_pct": 100 * (samples[-1] - start_rss) / start_rss,
+        "rss_samples_mb": [round(s, 1) for s in samples],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bundle", type=Path, required=True, help="Bundle to serve.")
+    parser.add_argument("--clients", type=int, default=32, help="Concurrent clients.")
+    parser.add_argument("--seconds", type=float, default=20, help="Measured seconds per setup.")
+    parser.add_argument("--soak-seconds", type=float, default=60, help="Length of the soak.")
+    parser.add_argument("--max-batch-size", type=int, default=32)
+    parser.add_argument("--max-wait-ms", type=float, default=5)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    texts = load_texts()
+    offline = offline_throughput(args.bundle, texts)
+    unbatched_server = Server(args.bundle, max_batch_size=1, max_wait_ms=0)
+    try:
+        unbatched = measure(unbatched_server, texts, args.clients, args.seconds)
+    finally:
+        unbatched_server.stop()
+    batched_server = Server(args.bundle, args.max_batch_size, args.max_wait_ms)
+    try:
+        batched = measure(batched_server, texts, args.clients, args.seconds)
+        soaked = soak(batched_server, texts, args.clients, args.soak_seconds)
+    finally:
+        batched_server.stop()
+    results = {
+        "benchmark": "serve",
+        "bundle": str(args.bundle),
+        "dataset": f"airline-tweets test split ({len(texts)} texts), one text per request",
+        "clients": args.clients,
+        "machine": describe_machine(),
+        "batching_ratio": batched["throughput_rps"] / unbatched["throughput_rps"],
+        "load_vs_offline_ratio": batched["throughput_rps"] / offline["samples_per_s"],
+        "soak_errors": soaked["errors"],
+        "soak_memory_growth_pct": soaked["memory_growth_pct"],
+        "p99_ms": batched["p99_ms"],
+        "offline": offline,
+        "unbatched": {"max_batch_size": 1, **unbatched},
+        "batched": {
+            "max_batch_size": args.max_batch_size,
+            "max_wait_ms": args.max_wait_ms,
+            **batched,
+        },
+        "soak": soaked,
+        "targets": TARGETS,
+        "bench_seconds": time.perf_counter() - started,
+        # other work on the machine skews every number: 1-minute load averages, before/after
+        "load_average": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+    }
+    results["targets_met"] = {
+        "batching_ratio": results["batching_ratio"] >= TARGETS["batching_ratio"],
+        "load_vs_offline_ratio": results["load_vs_offline_ratio"]
+        >= TARGETS["load_vs_offline_ratio"],
+        "soak_errors": soaked["errors"] == 0 and batched["errors"] == 0,
+        "soak_memory_growth": soaked["memory_growth_pct"] <= TARGETS["soak_memory_growth_pct"],
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    for name in ("unbatched", "batched"):
+        r = results[name]
+        print(
+            f"{name:10s} {r['throughput_rps']:8.1f} req/s  p50 {r['p50_ms']:.1f} ms  "
+            f"p95 {r['p95_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  errors {r['errors']}"
+        )
+    print(f"offline    {offline['samples_per_s']:8.1f} texts/s")
+    for key in ("batching_ratio", "load_vs_offline_ratio", "soak_errors", "soak_memory_growth_pct"):
+        print(f"{key:24s} {results[key]:.3f}")
+    print(f"targets met: {results['targets_met']}")
+
+
+if __name__ == "__main__":
+    main()

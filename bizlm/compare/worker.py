@@ -1,0 +1,63 @@
+"""Train and measure one (method, seed) of a comparison; run in its own process so that its
+peak memory is its own. Prints one ``RESULT {json}`` line."""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def folder_size(path: Path) -> int:
+    """Bytes on disk of every file below ``path``."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def single_text_latency_ms(bundle: Path, texts: list[str], repeats: int = 30) -> float:
+    """Median latency of predicting one text at a time."""
+    import bizlm
+
+    predictor = bizlm.load(bundle)
+    predictor.predict(texts[:2])  # warm-up
+    timings = []
+    for index in range(repeats):
+        started = time.perf_counter()
+        predictor.predict([texts[index % len(texts)]])
+        timings.append(1000 * (time.perf_counter() - started))
+    return statistics.median(timings)
+
+
+def measure(recipe: str, overrides: list[str]) -> dict[str, Any]:
+    """Train with the overrides and return the leaderboard figures of the run."""
+    import bizlm
+    from bizlm.data.prepare import prepare_data
+    from bizlm.recipe import load_recipe
+
+    result = bizlm.train(recipe, overrides)
+    bundle = Path(result.bundle)
+    training = result.info["training"]
+    artifact = bundle / "adapter" if (bundle / "adapter").is_dir() else bundle / "model"
+    held_out = prepare_data(load_recipe(recipe, overrides)).splits
+    texts = (held_out.get("test") or held_out["validation"]).texts[:30]
+    return {
+        "macro_f1": result.metrics["macro_f1"],
+        "accuracy": result.metrics["accuracy"],
+        "trainable_parameters": training["trainable_parameters"],
+        "total_parameters": training["total_parameters"],
+        "train_seconds": training["train_seconds"],
+        "samples_per_s": training["samples_per_s"],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "artifact_bytes": folder_size(artifact),
+        "artifact": artifact.name,
+        "bundle_bytes": folder_size(bundle),
+        "p50_latency_ms": single_text_latency_ms(bundle, texts),
+    }
+
+
+if __name__ == "__main__":
+    arguments = json.loads(sys.argv[1])
+    print("RESULT " + json.dumps(measure(arguments["recipe"], arguments["overrides"])))

@@ -1,0 +1,150 @@
+"""The ``bizlm export``, ``bizlm distill`` and ``bizlm bench`` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+QuietOption = Annotated[bool, typer.Option(help="No progress bars.")]
+
+
+def _reporter(quiet: bool):
+    from bizlm.training.progress import Reporter, RichReporter
+
+    return Reporter() if quiet else RichReporter(err)
+
+
+def export(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory to export.")],
+    format_: Annotated[str, typer.Option("--format", help="torch or onnx.")],
+    quantize: Annotated[
+        str, typer.Option(help="none, dynamic-int8, static-int8 (onnx) or bf16 (torch).")
+    ] = "none",
+    prune: Annotated[
+        list[str] | None,
+        typer.Option(help="heads=FRACTION, heads=COUNT (per layer) or magnitude=FRACTION."),
+    ] = None,
+    recover_epochs: Annotated[int, typer.Option(min=0, help="Fine-tune epochs after pruning.")] = 0,
+    recover_lr: Annotated[float, typer.Option(help="Learning rate of the recovery.")] = 3e-5,
+    calibration_size: Annotated[
+        int | None, typer.Option(help="Training texts that calibrate static-int8 [default: 200].")
+    ] = None,
+    parity_size: Annotated[int, typer.Option(help="Validation texts of the parity check.")] = 500,
+    max_drop: Annotated[
+        float, typer.Option(help="Largest allowed validation macro-F1 drop, in points.")
+    ] = 1.0,
+    output: Annotated[Path | None, typer.Option(help="Bundle directory to write.")] = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Prune, quantise and convert a bundle into a new one, checked against the original."""
+    from bizlm.compress.export import export_bundle
+    from bizlm.compress.options import ExportOptions, parse_prune
+    from bizlm.compress.parity import parity_line, rejection
+
+    options = ExportOptions(
+        format=format_,  # type: ignore[arg-type]
+        quantize=quantize,  # type: ignore[arg-type]
+        prune=tuple(parse_prune(spec) for spec in prune or []),
+        recover_epochs=recover_epochs,
+        recover_learning_rate=recover_lr,
+        calibration_size=calibration_size,
+        parity_size=parity_size,
+        max_drop=max_drop,
+        output=output,
+    )
+    result = export_bundle(bundle, options, _reporter(quiet or as_json), raise_on_reject=False)
+    info = result.info
+    metrics = info["metrics"]
+    if as_json:
+        keys = ("runtime", "compression", "parity", "rejected")
+        payload = {"bundle": str(result.bundle), **{k: info[k] for k in keys}}
+        payload["metrics"] = {k: metrics[k] for k in ("evaluated_on", "accuracy", "macro_f1")}
+        out.print_json(json.dumps(payload, default=str))
+    else:
+        out.print(f"bundle: {result.bundle} (runtime {info['runtime']})")
+        out.print(parity_line(info["parity"]))
+        out.print(
+            f"{metrics['evaluated_on']}: accuracy {metrics['accuracy']:.4f}  "
+            f"macro-F1 {metrics['macro_f1']:.4f}  (n={metrics['n']})"
+        )
+    if info["rejected"]:
+        raise rejection(info["parity"], result.bundle)
+
+
+def distill(
+    teacher: Annotated[Path, typer.Argument(help="Teacher bundle directory.")],
+    output: Annotated[Path, typer.Option(help="Student bundle directory to write.")],
+    student_layers: Annotated[
+        int | None, typer.Option(help="Keep the first N layers (of the teacher or --student).")
+    ] = None,
+    student: Annotated[
+        str | None, typer.Option(help="Student backbone: alias, folder or hub id.")
+    ] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 3,
+    temperature: Annotated[float, typer.Option(help="Softening temperature T.")] = 2.0,
+    alpha: Annotated[float, typer.Option(help="Weight of the soft-label loss (0..1).")] = 0.5,
+    learning_rate: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-4,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Batch size (default: the recipe's).")
+    ] = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Train a smaller student on a teacher bundle's soft labels; write a normal bundle."""
+    from bizlm.bundle import read_bundle_info
+    from bizlm.compress.distill import DistillOptions
+    from bizlm.compress.distill import distill as run_distillation
+
+    options = DistillOptions(
+        student_layers=student_layers,
+        student=student,
+        epochs=epochs,
+        temperature=temperature,
+        alpha=alpha,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+    )
+    bundle = run_distillation(teacher, output, options, _reporter(quiet or as_json))
+    info = read_bundle_info(bundle)
+    metrics = info["metrics"]
+    if as_json:
+        payload = {"bundle": str(bundle), "distillation": info["distillation"]}
+        payload["metrics"] = {k: metrics[k] for k in ("evaluated_on", "accuracy", "macro_f1")}
+        out.print_json(json.dumps(payload, default=str))
+        return
+    layers = info["distillation"]["student_layers"]
+    out.print(f"bundle: {bundle} ({layers}-layer student of {teacher})")
+    out.print(
+        f"{metrics['evaluated_on']}: accuracy {metrics['accuracy']:.4f}  "
+        f"macro-F1 {metrics['macro_f1']:.4f}  (n={metrics['n']})"
+    )
+
+
+def bench(
+    bundles: Annotated[list[Path], typer.Argument(help="Bundle directories to compare.")],
+    data: Annotated[
+        Path | None, typer.Option(help="Labelled file to score on (default: the test split).")
+    ] = None,
+    latency_texts: Annotated[
+        int, typer.Option(min=1, help="Single-text predictions timed for latency.")
+    ] = 100,
+    repeats: Annotated[int, typer.Option(min=1, help="Timing rounds; the best is kept.")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Size, load time, latency, throughput, peak memory and macro-F1 of bundles, side by side."""
+    from bizlm.compress.bench_bundles import bench_bundles, bench_table
+
+    results = bench_bundles(bundles, data, latency_texts, repeats)
+    if as_json:
+        out.print_json(json.dumps(results))
+        return
+    out.print(bench_table(results))

@@ -1,0 +1,87 @@
+"""The ``onnxruntime`` runtime: ``model.onnx`` run by ONNX Runtime on the CPU."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bizlm.inference import softmax, tokenize
+from bizlm.predictor import Predictor, _check_texts
+from bizlm.training.batching import PaddingCollator, length_sorted_batches
+
+ONNX_FILE = "model.onnx"
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def create_session(model_path: Path, threads: int | None = None) -> Any:
+    """An ONNX Runtime CPU session with all graph optimisations and one thread per core."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or cpu_cores()
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only
+    return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+
+
+class OnnxPredictor(Predictor):
+    """Same interface as :class:`Predictor` (``predict``, ``predict_proba``, ``labels``,
+    ``info``, ``tokenizer``, ``max_length``); the model is an ONNX Runtime session."""
+
+    def __init__(
+        self,
+        session: Any,
+        tokenizer: Any,
+        labels: Sequence[str],
+        max_length: int = 128,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        self.session = session
+        self.tokenizer = tokenizer
+        self.labels = list(labels)
+        self.max_length = max_length
+        self.info = info or {}
+        self.input_names = [node.name for node in session.get_inputs()]
+
+    def predict_proba(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Class probabilities, shape (len(texts), len(labels)), columns in ``labels`` order."""
+        texts = _check_texts(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        features = tokenize(self.tokenizer, texts, self.max_length)
+        collate = PaddingCollator(self.pad_token_id)
+        logits = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        for indices in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):
+            batch = collate([features[i] for i in indices])
+            feeds = {name: batch[name].numpy() for name in self.input_names}
+            logits[indices] = self.session.run(None, feeds)[0]
+            if on_batch is not None:
+                on_batch(len(indices))
+        return softmax(logits)
+
+
+def open_onnx(path: Path, info: dict[str, Any]) -> OnnxPredictor:
+    """An :class:`OnnxPredictor` over an ``onnxruntime`` bundle (or a folder laid out like one)."""
+    from transformers import AutoTokenizer
+
+    session = create_session(Path(path) / ONNX_FILE)
+    tokenizer = AutoTokenizer.from_pretrained(Path(path) / "model")
+    max_length = int(info.get("recipe", {}).get("train", {}).get("max_length", 128))
+    return OnnxPredictor(session, tokenizer, info["labels"], max_length, info)

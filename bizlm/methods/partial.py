@@ -1,0 +1,72 @@
+"""Methods that train a chosen subset of the model's own weights: head, bitfit, freeze."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from pydantic import Field
+from transformers import PreTrainedModel
+
+from bizlm.errors import RecipeError
+from bizlm.methods.base import AdaptationMethod, MethodConfig, TrainingPlan, register_method
+from bizlm.methods.selection import encoder_layer_prefixes, freeze_except, is_head_parameter
+
+
+@register_method
+class HeadOnly(AdaptationMethod):
+    """Frozen encoder, trained head: the cheapest baseline."""
+
+    name = "head"
+    supported_tasks = ("classify", "tag", "score")
+
+    def prepare(self, model: PreTrainedModel, plan: TrainingPlan) -> torch.nn.Module:
+        """Train only the task head."""
+        freeze_except(model, lambda name: is_head_parameter(model, name))
+        return model
+
+
+@register_method
+class BitFit(AdaptationMethod):
+    """Train the bias terms of the backbone (Ben Zaken et al., 2022) and the head."""
+
+    name = "bitfit"
+    supported_tasks = ("classify", "tag", "score")
+
+    def prepare(self, model: PreTrainedModel, plan: TrainingPlan) -> torch.nn.Module:
+        """Train biases and the task head."""
+        freeze_except(model, lambda name: name.endswith(".bias") or is_head_parameter(model, name))
+        return model
+
+
+class FreezeConfig(MethodConfig):
+    """Options of ``freeze``."""
+
+    name: Literal["freeze"] = "freeze"
+    layers: int = Field(2, ge=0, description="How many of the top transformer layers to train.")
+
+
+@register_method
+class FreezeLower(AdaptationMethod):
+    """Train the head and the top ``layers`` transformer layers; freeze the rest."""
+
+    name = "freeze"
+    config_class = FreezeConfig
+    supported_tasks = ("classify", "tag", "score")
+
+    def prepare(self, model: PreTrainedModel, plan: TrainingPlan) -> torch.nn.Module:
+        """Unfreeze the top layers and the head."""
+        config: FreezeConfig = self.config  # type: ignore[assignment]
+        layers = encoder_layer_prefixes(model)
+        if config.layers > len(layers):
+            raise RecipeError(
+                f"method.layers is {config.layers} but the backbone has {len(layers)} layers.",
+                hint=f"Use a value from 0 to {len(layers)}.",
+            )
+        trained = (
+            tuple(f"{p}." for p in layers[len(layers) - config.layers :]) if config.layers else ()
+        )
+        freeze_except(
+            model, lambda name: name.startswith(trained) or is_head_parameter(model, name)
+        )
+        return model

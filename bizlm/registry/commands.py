@@ -1,0 +1,190 @@
+"""``bizlm registry ...`` and ``bizlm keys ...``: manage model versions and API keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+registry_app = typer.Typer(
+    no_args_is_help=True,
+    help="Model versions with stages (staging, production, archived) for `bizlm serve`.",
+)
+keys_app = typer.Typer(no_args_is_help=True, help="API keys for `bizlm serve`.")
+out = Console()
+
+RegistryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--registry",
+        help="SQLAlchemy URL of the registry (default: $BIZLM_REGISTRY or "
+        "sqlite:///$BIZLM_HOME/registry.db).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+StageOption = Annotated[str, typer.Option(help="staging, production or archived.")]
+
+
+def _print_json(payload: Any) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else ("-" if value is None else str(value))
+
+
+@registry_app.command("add")
+def registry_add(
+    name: Annotated[str, typer.Argument(help="Model name (used in the server's URLs).")],
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory written by `bizlm train`.")],
+    stage: StageOption = "staging",
+    registry: RegistryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a bundle as the next version of a model."""
+    from bizlm.registry.store import Registry
+
+    version = Registry(registry).add(name, bundle, stage)
+    if as_json:
+        _print_json(version.summary())
+    else:
+        out.print(f"{name} version {version.version} ({version.stage}): {version.bundle}")
+
+
+@registry_app.command("list")
+def registry_list(
+    name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
+    registry: RegistryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List registered versions with their stage and headline metrics."""
+    from bizlm.registry.store import Registry
+
+    versions = Registry(registry).list(name)
+    if as_json:
+        _print_json([v.summary() for v in versions])
+        return
+    table = Table("name", "version", "stage", "accuracy", "macro-F1", "registered", "bundle")
+    for v in versions:
+        table.add_row(
+            v.name,
+            str(v.version),
+            v.stage,
+            _fmt(v.metrics.get("accuracy")),
+            _fmt(v.metrics.get("macro_f1")),
+            v.registered_at.strftime("%Y-%m-%d %H:%M"),
+            v.bundle,
+        )
+    out.print(table if versions else "no versions registered")
+
+
+@registry_app.command("promote")
+def registry_promote(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[int, typer.Argument(help="Version number.")],
+    stage: StageOption = "production",
+    registry: RegistryOption = None,
+) -> None:
+    """Move a version to a stage; the previous production version becomes archived."""
+    from bizlm.registry.store import Registry
+
+    promoted = Registry(registry).promote(name, version, stage)
+    out.print(f"{name} version {promoted.version} is now {promoted.stage}")
+
+
+@registry_app.command("rollback")
+def registry_rollback(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    registry: RegistryOption = None,
+) -> None:
+    """Make the previous production version production again."""
+    from bizlm.registry.store import Registry
+
+    restored = Registry(registry).rollback(name)
+    out.print(f"{name} version {restored.version} is production again")
+
+
+@registry_app.command("remove")
+def registry_remove(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[int, typer.Argument(help="Version number.")],
+    registry: RegistryOption = None,
+) -> None:
+    """Remove a version from the registry (its bundle folder is kept)."""
+    from bizlm.registry.store import Registry
+
+    removed = Registry(registry).remove(name, version)
+    out.print(f"removed {name} version {removed.version}")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="Who uses the key (shown in audit logs).")],
+    scopes: Annotated[
+        str, typer.Option("--scopes", help="Comma-separated: predict, admin.")
+    ] = "predict",
+    rate_limit: Annotated[
+        float | None, typer.Option(help="Requests per second allowed (default: no limit).")
+    ] = None,
+    burst: Annotated[
+        int | None, typer.Option(help="Requests allowed at once above the rate.")
+    ] = None,
+    registry: RegistryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from bizlm.registry.keys import KeyStore
+
+    key, record = KeyStore(registry).create(
+        name, [s.strip() for s in scopes.split(",") if s.strip()], rate_limit, burst
+    )
+    if as_json:
+        _print_json({"key": key, **record.summary()})
+        return
+    typer.echo(key)
+    Console(stderr=True).print(
+        f"key '{name}' ({', '.join(record.scopes)}) created; it is shown only this once."
+    )
+
+
+@keys_app.command("list")
+def keys_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+    registry: RegistryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List API keys (names, scopes and limits; never the keys)."""
+    from bizlm.registry.keys import KeyStore
+
+    keys = KeyStore(registry).list(include_revoked=all_)
+    if as_json:
+        _print_json([k.summary() for k in keys])
+        return
+    table = Table("name", "key id", "scopes", "rate limit", "burst", "created", "revoked")
+    for k in keys:
+        table.add_row(
+            k.name,
+            k.key_id,
+            ",".join(k.scopes),
+            _fmt(k.rate_limit),
+            _fmt(k.burst),
+            k.created_at.strftime("%Y-%m-%d %H:%M"),
+            k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "-",
+        )
+    out.print(table if keys else "no keys")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    name: Annotated[str, typer.Argument(help="Key name or key id.")],
+    registry: RegistryOption = None,
+) -> None:
+    """Revoke a key (a running server stops accepting it within its poll interval)."""
+    from bizlm.registry.keys import KeyStore
+
+    revoked = KeyStore(registry).revoke(name)
+    out.print(f"revoked key '{revoked.name}' ({revoked.key_id})")

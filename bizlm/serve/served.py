@@ -1,0 +1,143 @@
+"""A served model: the loaded version, its micro-batcher, and atomic version swaps."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bizlm.bundle import read_bundle_info
+from bizlm.explain import explain
+from bizlm.predictor import Predictor, load
+from bizlm.registry.store import ModelVersion, bundle_fingerprint, headline_metrics
+from bizlm.serve.batcher import Job, MicroBatcher
+from bizlm.serve.errors import ApiError
+from bizlm.serve.observe import ServerMetrics
+from bizlm.serve.settings import ServeError, ServeSettings
+
+BUNDLE_VERSION = "bundle"
+# A micro-batch runs as length-sorted forward passes of at most this many texts: concurrent
+# requests have mixed lengths, and smaller sorted passes pad far less than one large pass.
+FORWARD_BATCH = 16
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """One version of a model in memory."""
+
+    predictor: Predictor
+    version: str
+    stage: str | None = None
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """Name, version, labels, headline metrics and lineage, for ``GET /v1/models``."""
+        info = self.predictor.info
+        backbone = info.get("backbone")
+        parent = info.get("parent")
+        return {
+            "name": name,
+            "version": self.version,
+            "stage": self.stage,
+            "labels": self.predictor.labels,
+            "metrics": headline_metrics(info.get("metrics") or {}),
+            "created": info.get("created"),
+            "backbone": backbone.get("reference") if isinstance(backbone, dict) else backbone,
+            "parent": parent.get("bundle") if isinstance(parent, dict) else parent,
+        }
+
+
+def load_bundle(path: Path) -> LoadedModel:
+    """Load a bundle given directly on the command line."""
+    return LoadedModel(load(path), BUNDLE_VERSION)
+
+
+def load_version(version: ModelVersion) -> LoadedModel:
+    """Load a registered version, refusing a bundle rewritten since it was registered."""
+    path = Path(version.bundle)
+    read_bundle_info(path)
+    if bundle_fingerprint(path) != version.fingerprint:
+        raise ServeError(
+            f"{version.name} version {version.version}: the bundle at {path} changed after it "
+            "was registered.",
+            hint="Register the new bundle as a new version.",
+        )
+    return LoadedModel(load(path), str(version.version), version.stage)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What the model answered for one request."""
+
+    version: str
+    labels: list[str]
+    probabilities: np.ndarray
+    explanations: list[dict[str, Any]] | None
+
+
+class ServedModel:
+    """A model behind the API: requests are micro-batched on the model's own thread."""
+
+    def __init__(
+        self, name: str, loaded: LoadedModel, settings: ServeSettings, metrics: ServerMetrics
+    ) -> None:
+        self.name = name
+        self._loaded = loaded
+        self.settings = settings
+        batch_sizes = metrics.batch_size.labels(model=name)
+        inference = metrics.inference.labels(model=name)
+
+        def observe(texts: int, seconds: float) -> None:
+            batch_sizes.observe(texts)
+            inference.observe(seconds)
+
+        self.batcher = MicroBatcher(
+            name, self._run, settings.max_batch_size, settings.max_wait_ms / 1000, observe
+        )
+        metrics.queue_depth.labels(model=name).set_function(self.batcher.depth)
+
+    @property
+    def current(self) -> LoadedModel:
+        """The version answering requests now."""
+        return self._loaded
+
+    def swap(self, loaded: LoadedModel) -> None:
+        """Serve ``loaded`` from the next batch on; batches already running finish as they are."""
+        self._loaded = loaded
+
+    async def predict(self, texts: list[str], explain_method: str | None = None) -> JobResult:
+        """Classify texts (and explain them if asked), or answer 504 past the timeout."""
+        future = self.batcher.submit(texts, explain_method)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.settings.timeout_s)
+        except TimeoutError:
+            future.cancel()  # skipped by the worker if its batch has not started
+            raise ApiError(
+                504,
+                "timeout",
+                f"No answer within {self.settings.timeout_s:g} s (timeout); retry later.",
+            ) from None
+
+    def close(self) -> None:
+        """Answer the queued requests, then stop the worker thread."""
+        self.batcher.close()
+
+    def _run(self, jobs: list[Job]) -> list[JobResult]:
+        loaded = self._loaded  # one version for the whole batch, even if a swap happens now
+        predictor = loaded.predictor
+        texts = [text for job in jobs for text in job.texts]
+        probabilities = predictor.predict_proba(texts, batch_size=FORWARD_BATCH)
+        results, start = [], 0
+        for job in jobs:
+            rows = probabilities[start : start + len(job.texts)]
+            start += len(job.texts)
+            explanations = None
+            if job.explain is not None:
+                explanations = [
+                    explain(predictor, text, job.explain, steps=self.settings.explain_steps)
+                    for text in job.texts
+                ]
+            results.append(JobResult(loaded.version, predictor.labels, rows, explanations))
+        return results

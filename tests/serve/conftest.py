@@ -1,0 +1,86 @@
+"""Fixtures for the model server: two tiny trained bundles, an isolated registry, apps."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_rows, write_csv
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own bizlm home, so the default registry is never the user's."""
+    monkeypatch.setenv("BIZLM_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("BIZLM_REGISTRY", raising=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundles(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """A bundle of the tiny model trained for one epoch, and a retrained copy of it.
+
+    The copy differs only in ``bizlm.json`` (as a retrained bundle would), which is enough to be
+    a new registry version; the server tells versions apart by the number it reports.
+    """
+    import bizlm
+
+    folder = tmp_path_factory.mktemp("serve-bundles")
+    data = write_csv(folder / "train.csv", make_rows(240, seed=1))
+    recipe = {
+        "model": str(tiny_model_dir),
+        "data": {"train": str(data)},
+        "train": {
+            "epochs": 1,
+            "batch_size": 16,
+            "learning_rate": 5e-3,
+            "max_length": 32,
+            "warmup_ratio": 0.0,
+            "early_stopping_patience": None,
+        },
+        "output": str(folder / "tiny-1"),
+    }
+    first = Path(bizlm.train(recipe).bundle)
+    second = folder / "tiny-2"
+    shutil.copytree(first, second)
+    info = json.loads((second / "bizlm.json").read_text())
+    info["created"] = "2030-01-01T00:00:00+00:00"
+    info["parent"] = {"bundle": str(first)}
+    (second / "bizlm.json").write_text(json.dumps(info, indent=2))
+    return [first, second]
+
+
+@pytest.fixture()
+def registry_url(tmp_path: Path) -> str:
+    """A fresh SQLite registry."""
+    return f"sqlite:///{tmp_path / 'registry.db'}"
+
+
+@pytest.fixture()
+def make_client(registry_url: str) -> Iterator:
+    """Start apps with given settings (registry defaults to ``registry_url``); stop them after."""
+    from bizlm.serve.app import create_app
+    from bizlm.serve.settings import ServeSettings
+
+    clients: list[TestClient] = []
+
+    def start(**settings) -> TestClient:
+        settings.setdefault("registry_url", registry_url)
+        client = TestClient(create_app(ServeSettings(**settings)), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture()
+def open_client(make_client, tiny_bundles: list[Path]) -> TestClient:
+    """No-auth server for the first tiny bundle, served as 'tiny-1'."""
+    return make_client(bundles=(tiny_bundles[0],), auth=False)
