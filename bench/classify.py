@@ -178,6 +178,18 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="Read back full/LoRA bundles already trained here."
     )
+    parser.add_argument(
+        "--padding-examples",
+        type=int,
+        default=1500,
+        help="Training examples for the padding comparison.",
+    )
+    parser.add_argument(
+        "--padding-repeats",
+        type=int,
+        default=2,
+        help="Alternating repeats of the padding comparison.",
+    )
     args = parser.parse_args()
     out_dir = ROOT / "runs" / "bench-classify"
     # One epoch keeps the run near a quarter of an hour on 2 cores; the target allows three.
@@ -185,7 +197,9 @@ def main() -> None:
     started = time.perf_counter()
     full = trained("recipes/airline-full.yaml", limit, out_dir / "full", args.reuse)
     lora = trained("recipes/airline-lora.yaml", limit, out_dir / "lora", args.reuse)
-    padding = padding_comparison(500 if args.quick else 1500, out_dir)
+    padding = padding_comparison(
+        500 if args.quick else args.padding_examples, out_dir, args.padding_repeats
+    )
     inference = inference_comparison(lora["bundle"])
     results = {
         "benchmark": "classify",

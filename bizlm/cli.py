@@ -169,8 +169,9 @@ def compare(
     from bizlm.training.progress import Reporter, RichReporter
 
     names = [m.strip() for m in methods.split(",") if m.strip()]
-    board = run_comparison(recipe, names, seeds, output, list(set_ or []),
-                           Reporter() if as_json else RichReporter(err))
+    board = run_comparison(
+        recipe, names, seeds, output, list(set_ or []), Reporter() if as_json else RichReporter(err)
+    )
     if as_json:
         _emit_json(board)
         return

@@ -210,8 +210,10 @@ def _describe(error: dict[str, Any], raw: dict[str, Any], where: str) -> str:
         hint = f" Did you mean '{'.'.join(loc[:-1] + close)}'?" if close else ""
         if loc[:-1] == ["method"]:
             method = raw["method"].get("name", "full") if isinstance(raw["method"], dict) else ""
-            return (f"{where}: unknown key '{key}': method '{method}' does not take option "
-                    f"'{loc[-1]}'.{hint} Its options: {', '.join(valid)}.")
+            return (
+                f"{where}: unknown key '{key}': method '{method}' does not take option "
+                f"'{loc[-1]}'.{hint} Its options: {', '.join(valid)}."
+            )
         return f"{where}: unknown key '{key}'.{hint} Valid keys here: {', '.join(valid)}."
     if error["type"] == "missing":
         return f"{where}: missing required key '{key}'."

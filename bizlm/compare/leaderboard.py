@@ -5,8 +5,17 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-COLUMNS = ("macro_f1", "accuracy", "trainable_parameters", "train_seconds", "samples_per_s",
-           "peak_rss_mb", "artifact_bytes", "bundle_bytes", "p50_latency_ms")
+COLUMNS = (
+    "macro_f1",
+    "accuracy",
+    "trainable_parameters",
+    "train_seconds",
+    "samples_per_s",
+    "peak_rss_mb",
+    "artifact_bytes",
+    "bundle_bytes",
+    "p50_latency_ms",
+)
 
 
 def summarise(method: str, runs: list[dict[str, Any]], errors: list[str]) -> dict[str, Any]:
@@ -32,23 +41,29 @@ def mark_pareto(rows: list[dict[str, Any]]) -> None:
         row["pareto"] = row in scored and not any(
             other["macro_f1"] >= row["macro_f1"]
             and other["trainable_parameters"] <= row["trainable_parameters"]
-            and (other["macro_f1"] > row["macro_f1"]
-                 or other["trainable_parameters"] < row["trainable_parameters"])
+            and (
+                other["macro_f1"] > row["macro_f1"]
+                or other["trainable_parameters"] < row["trainable_parameters"]
+            )
             for other in scored
         )
 
 
 def to_markdown(rows: list[dict[str, Any]], title: str) -> str:
     """The leaderboard as a markdown table (best macro-F1 first, failures last)."""
-    lines = [f"# {title}", "",
-             "| method | macro-F1 | trainable | train s | samples/s | peak RSS MB | artifact MB "
-             "| p50 ms | Pareto |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# {title}",
+        "",
+        "| method | macro-F1 | trainable | train s | samples/s | peak RSS MB | artifact MB "
+        "| p50 ms | Pareto |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     ordered = sorted(rows, key=lambda r: -r.get("macro_f1", -1.0))
     for row in ordered:
         if "macro_f1" not in row:
-            lines.append(f"| {row['method']} | failed: {'; '.join(row['errors'])[:120]} "
-                         "| | | | | | | |")
+            lines.append(
+                f"| {row['method']} | failed: {'; '.join(row['errors'])[:120]} | | | | | | | |"
+            )
             continue
         lines.append(
             f"| {row['method']} | {100 * row['macro_f1']:.2f} ± {100 * row['macro_f1_std']:.2f} "
@@ -68,10 +83,20 @@ def scatter_png(rows: list[dict[str, Any]], path: str, title: str) -> None:
     axes = figure.subplots()
     for row in (r for r in rows if "macro_f1" in r):
         colour = "tab:red" if row["pareto"] else "tab:blue"
-        axes.errorbar(row["trainable_parameters"], 100 * row["macro_f1"],
-                      yerr=100 * row["macro_f1_std"], fmt="o", color=colour)
-        axes.annotate(row["method"], (row["trainable_parameters"], 100 * row["macro_f1"]),
-                      textcoords="offset points", xytext=(5, 4), fontsize=8)
+        axes.errorbar(
+            row["trainable_parameters"],
+            100 * row["macro_f1"],
+            yerr=100 * row["macro_f1_std"],
+            fmt="o",
+            color=colour,
+        )
+        axes.annotate(
+            row["method"],
+            (row["trainable_parameters"], 100 * row["macro_f1"]),
+            textcoords="offset points",
+            xytext=(5, 4),
+            fontsize=8,
+        )
     axes.set_xscale("log")
     axes.set_xlabel("trainable parameters (log scale)")
     axes.set_ylabel("macro-F1 (points)")

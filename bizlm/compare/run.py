@@ -18,11 +18,15 @@ from bizlm.training.progress import Reporter
 def run_one(recipe: str, overrides: list[str]) -> dict[str, Any]:
     """Train and measure one configuration in a fresh process; raise with its last error."""
     arguments = json.dumps({"recipe": recipe, "overrides": overrides})
-    done = subprocess.run([sys.executable, "-m", "bizlm.compare.worker", arguments],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bizlm.compare.worker", arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     lines = [x for x in done.stderr.strip().splitlines() if x.strip()]
     raise RuntimeError(lines[-1] if lines else f"exit code {done.returncode}")
 
@@ -47,9 +51,12 @@ def compare(
         for name in methods:
             runs, errors = [], []
             for seed in range(seeds):
-                run_overrides = [f"method={name}", *overrides,
-                                 f"train.seed={base.train.seed + seed}",
-                                 f"output={output / f'{name}-seed{seed}'}"]
+                run_overrides = [
+                    f"method={name}",
+                    *overrides,
+                    f"train.seed={base.train.seed + seed}",
+                    f"output={output / f'{name}-seed{seed}'}",
+                ]
                 try:
                     runs.append(run_one(str(recipe), run_overrides))
                 except RuntimeError as error:

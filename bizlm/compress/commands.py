@@ -77,7 +77,7 @@ def export(
             f"macro-F1 {metrics['macro_f1']:.4f}  (n={metrics['n']})"
         )
     if info["rejected"]:
-        raise rejection(info["parity"], result.bundle)
+        raise rejection(info["parity"], result.bundle, bool(info["compression"]["prune"]))
 
 
 def distill(

@@ -14,7 +14,7 @@ from bizlm.compress.artifacts import describe_model_files, write_model
 from bizlm.compress.export_docs import write_documents
 from bizlm.compress.finetune import labelled_features, recover
 from bizlm.compress.options import DEFAULT_CALIBRATION, ExportOptions, check_options
-from bizlm.compress.parity import measure_parity, parity_line, rejection
+from bizlm.compress.parity import measure_parity, rejection
 from bizlm.compress.prune import (
     describe_pruning,
     magnitude_prune,
@@ -70,10 +70,14 @@ def export_bundle(
     check_options(options)
     reporter = reporter or Reporter()
     source_path = Path(source)
+    output = Path(options.output) if options.output else default_output(source_path, options)
+    if output.resolve() == source_path.resolve():
+        raise BizlmError(
+            f"--output {output} is the source bundle itself.", hint="Write to a new folder."
+        )
     model = load_source(source_path, options.quantize)
     data = bundle_data(model.info)
     calibration = _calibration_texts(options, data, source_path)
-    output = Path(options.output) if options.output else default_output(source_path, options)
     compression = {
         "source": str(source_path),
         "format": options.format,
@@ -103,7 +107,6 @@ def export_bundle(
             sample_rows(data.splits["validation"], options.parity_size),
             options.max_drop,
         )
-        reporter.note(parity_line(parity))
         info |= {"metrics": _score(candidate, data), "parity": parity}
         info["rejected"] = parity["rejected"]
 
@@ -114,7 +117,7 @@ def export_bundle(
 
         write_bundle(output, info, write_contents)
     if parity["rejected"] and raise_on_reject:
-        raise rejection(parity, output)
+        raise rejection(parity, output, bool(options.prune))
     return ExportResult(output, info)
 
 

@@ -16,7 +16,12 @@ CALIBRATION_BATCH = 16
 
 
 def quantize_onnx_dynamic(source: Path, target: Path) -> None:
-    """Int8 weights for MatMul and embedding Gather; activations quantised at run time."""
+    """Int8 weights for MatMul and embedding Gather; activations quantised at run time.
+
+    Weights are per output channel and use 7 bits (``reduce_range``): x86 CPUs without VNNI
+    multiply uint8 by int8 with 16-bit intermediate sums that saturate on full-range weights,
+    which costs about 2 macro-F1 points on a MiniLM classifier; 7 bits avoid it.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with _quiet():
@@ -24,14 +29,16 @@ def quantize_onnx_dynamic(source: Path, target: Path) -> None:
             str(source),
             str(target),
             weight_type=QuantType.QInt8,
-            extra_options=_extra_options(),
+            per_channel=True,
+            reduce_range=True,
         )
 
 
 def quantize_onnx_static(
     source: Path, target: Path, batches: Sequence[dict[str, np.ndarray]]
 ) -> None:
-    """Int8 weights and activations (QDQ), activation ranges calibrated on ``batches``."""
+    """Int8 weights and activations (QDQ), activation ranges calibrated on ``batches``;
+    weights per channel in 7 bits, as for :func:`quantize_onnx_dynamic`."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -54,8 +61,9 @@ def quantize_onnx_static(
             quant_format=QuantFormat.QDQ,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
+            per_channel=True,
+            reduce_range=True,
             op_types_to_quantize=["MatMul", "Gather"],
-            extra_options=_extra_options(),
         )
 
 
@@ -72,13 +80,6 @@ def calibration_batches(
         batch = collate([features[i] for i in indices])
         batches.append({name: batch[name].numpy() for name in input_names})
     return batches
-
-
-def _extra_options() -> dict[str, Any]:
-    import onnx
-
-    # fused operators (SkipLayerNormalization, ...) have no ONNX type inference
-    return {"DefaultTensorType": onnx.TensorProto.FLOAT}
 
 
 class _quiet:

@@ -27,13 +27,6 @@ class PruneStep:
     kind: Literal["heads", "magnitude"]
     amount: float
 
-    @property
-    def per_layer_count(self) -> int | None:
-        """Heads to remove from every layer when ``amount`` is a whole number of heads."""
-        if self.kind == "heads" and self.amount >= 1:
-            return int(self.amount)
-        return None
-
     def describe(self) -> str:
         """The instruction as the user wrote it, e.g. ``heads=0.3``."""
         return f"{self.kind}={self.amount:g}"

@@ -61,7 +61,7 @@ def parity_line(parity: dict[str, Any]) -> str:
     )
 
 
-def rejection(parity: dict[str, Any], bundle: Path) -> ParityError:
+def rejection(parity: dict[str, Any], bundle: Path, pruned: bool) -> ParityError:
     """The error raised after a rejected bundle was written."""
     drop = -parity["macro_f1_change_points"]
     return ParityError(
@@ -69,5 +69,7 @@ def rejection(parity: dict[str, Any], bundle: Path) -> ParityError:
         f"({parity['source_macro_f1']:.4f} -> {parity['export_macro_f1']:.4f} on "
         f"{parity['n']} texts), more than --max-drop {parity['max_drop_points']:g}. "
         f"The bundle was written to {bundle} and marked rejected.",
-        hint="Prune less, add --recover-epochs, use another quantisation, or raise --max-drop.",
+        hint="Prune less, add --recover-epochs, or raise --max-drop."
+        if pruned
+        else "Try another quantisation (dynamic-int8 loses least), or raise --max-drop.",
     )

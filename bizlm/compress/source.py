@@ -27,11 +27,6 @@ class SourceModel:
     merged_adapter: bool
 
     @property
-    def labels(self) -> list[str]:
-        """Label names in output order."""
-        return list(self.info["labels"])
-
-    @property
     def max_length(self) -> int:
         """Token limit the bundle was trained with."""
         return int(self.info.get("recipe", {}).get("train", {}).get("max_length", 128))

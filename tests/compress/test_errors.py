@@ -82,3 +82,8 @@ def test_option_mistakes(tiny_bundle: Path, capsys) -> None:
         ["export", str(tiny_bundle), "--format", "torch", "--recover-epochs", "1"],
         "--recover-epochs only applies after pruning",
     )
+    fails_with(
+        capsys,
+        ["export", str(tiny_bundle), "--format", "onnx", "--output", str(tiny_bundle)],
+        "is the source bundle itself",
+    )
