@@ -100,14 +100,16 @@ def matmul_peaks() -> dict[str, float | None]:
 def summarise(results: dict[str, Any], peaks: dict[str, float | None]) -> dict[str, Any]:
     """Ratios against the references and model FLOP utilisation."""
     ref, int8 = results["reference"], results["onnx_int8"]
-    student = results["student3"]
+    student = results.get("student3")
     summary = {
         "int8_throughput_ratio": int8["throughput_per_s"] / ref["throughput_per_s"],
         "int8_latency_ratio": int8["latency_p50_ms"] / ref["latency_p50_ms"],
         "int8_size_ratio": int8["size_mb"] / ref["size_mb"],
         "int8_f1_drop": 100 * (ref["macro_f1"] - int8["macro_f1"]),
-        "student_throughput_ratio": student["throughput_per_s"] / ref["throughput_per_s"],
-        "student_f1_drop": 100 * (ref["macro_f1"] - student["macro_f1"]),
+        "student_throughput_ratio": (
+            student["throughput_per_s"] / ref["throughput_per_s"] if student else None
+        ),
+        "student_f1_drop": 100 * (ref["macro_f1"] - student["macro_f1"]) if student else None,
     }
     for result in results.values():
         peak = peaks["int8"] if result["quantize"].endswith("int8") else peaks["fp32"]
@@ -118,7 +120,11 @@ def summarise(results: dict[str, Any], peaks: dict[str, float | None]) -> dict[s
     summary["best_configuration"] = best
     summary["mfu_best"] = results[best]["mfu"]
     summary["targets_met"] = {
-        key: summary[key] >= goal if key.endswith("throughput_ratio") else summary[key] <= goal
+        key: None
+        if summary[key] is None
+        else summary[key] >= goal
+        if key.endswith("throughput_ratio")
+        else summary[key] <= goal
         for key, goal in TARGETS.items()
     }
     return summary
@@ -133,16 +139,15 @@ def run_dataset(dataset: str, args: argparse.Namespace, index: int) -> dict[str,
 
     reference = reference_bundle(dataset, given(args.reference), out_dir)
     int8 = onnx_int8(reference, given(args.int8), out_dir / f"{dataset}-onnx-int8")
-    student = student_bundle(
-        reference, given(args.student), out_dir / f"{dataset}-student3", args.student_epochs
-    )
-    student_int8 = onnx_int8(student, None, out_dir / f"{dataset}-student3-onnx-int8")
-    bundles = {
-        "reference": reference,
-        "onnx_int8": int8,
-        "student3": student,
-        "student3_onnx_int8": student_int8,
-    }
+    bundles = {"reference": reference, "onnx_int8": int8}
+    if given(args.student) or args.student_epochs > 0:
+        student = student_bundle(
+            reference, given(args.student), out_dir / f"{dataset}-student3", args.student_epochs
+        )
+        bundles["student3"] = student
+        bundles["student3_onnx_int8"] = onnx_int8(
+            student, None, out_dir / f"{dataset}-student3-onnx-int8"
+        )
     return {
         "bundles": {name: str(path) for name, path in bundles.items()},
         "results": measure(bundles, args.rounds, args.latency_texts),
@@ -177,7 +182,7 @@ def main() -> None:
     parser.add_argument("--reference", action="append", help="fp32 bundle, per dataset.")
     parser.add_argument("--student", action="append", help="Distilled student, per dataset.")
     parser.add_argument("--int8", action="append", help="ONNX int8 bundle, per dataset.")
-    parser.add_argument("--student-epochs", type=int, default=2)
+    parser.add_argument("--student-epochs", type=int, default=2, help="0: no student.")
     parser.add_argument("--rounds", type=int, default=2, help="Interleaved timing rounds.")
     parser.add_argument("--latency-texts", type=int, default=100)
     args = parser.parse_args()
