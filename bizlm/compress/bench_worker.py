@@ -37,6 +37,21 @@ def evaluation_rows(info: dict[str, Any], data: Path | None) -> tuple[list[str],
     return splits[split].texts, [str(x) for x in splits[split].labels], f"{split} split"
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process image, in MiB.
+
+    ``VmHWM`` restarts at exec; ``ru_maxrss`` would carry the parent's peak over from fork.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(bundle: Path, data: Path | None, latency_texts: int, repeats: int) -> dict[str, Any]:
     """Load time, batch-1 latency, batch-32 throughput, macro-F1, FLOP rate and peak RSS."""
     from bizlm.bundle import read_bundle_info
@@ -92,7 +107,7 @@ def measure(bundle: Path, data: Path | None, latency_texts: int, repeats: int) -
         "accuracy": metrics["accuracy"],
         "evaluated_on": source,
         "texts": len(texts),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 

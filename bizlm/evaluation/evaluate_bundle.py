@@ -11,7 +11,7 @@ from bizlm.data.splits import unseen_labels
 from bizlm.errors import DataError
 from bizlm.evaluation.metrics import classification_metrics
 from bizlm.log import logger
-from bizlm.predictor import Predictor
+from bizlm.predictor import Predictor, load
 
 
 def evaluate(
@@ -27,7 +27,7 @@ def evaluate(
     Columns default to those of the bundle's recipe. A label the model was never trained on is
     an error (it could never be predicted), not a silent miss.
     """
-    predictor = bundle if isinstance(bundle, Predictor) else Predictor.from_bundle(bundle)
+    predictor = load(bundle) if isinstance(bundle, str | Path) else bundle  # any runtime
     task = predictor.info.get("recipe", {}).get("task", {})
     text_column = text_column or task.get("text_column", "text")
     label_column = label_column or task.get("label_column", "label")
