@@ -32,7 +32,7 @@ from bizlm.predictor import Predictor, load
 from bizlm.recipe import load_recipe
 from bizlm.training.loop import train_loop
 from bizlm.training.progress import Reporter
-from bizlm.training.run import _score, _write_documents
+from bizlm.training.run import _score, _write_documents, headline_metrics, training_record
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,6 @@ def distill(
     recipe = dict(info["recipe"], model=reference, method={"name": "full"}, output=str(output))
     recipe["train"] = config.model_dump(mode="json")
     trainable, total = count_parameters(student)
-    headline = metrics.get("test") or metrics["validation"]
     bundle_info = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "task": info.get("task", "classify"),
@@ -132,23 +131,8 @@ def distill(
         "parent": str(teacher_path),
         "merged": True,
         "data": info.get("data", {}),
-        "metrics": {
-            **headline,
-            "evaluated_on": "test" if "test" in metrics else "validation",
-            "validation": metrics["validation"],
-        },
-        "training": {
-            "history": loop.history,
-            "best": loop.best,
-            "stopped_early": loop.stopped_early,
-            "interrupted": loop.interrupted,
-            "train_seconds": round(loop.train_seconds, 2),
-            "samples_per_s": round(loop.samples_per_s, 2),
-            "optimizer_steps": loop.optimizer_steps,
-            "peak_rss_mb": round(loop.peak_rss_mb, 1),
-            "trainable_parameters": trainable,
-            "total_parameters": total,
-        },
+        "metrics": headline_metrics(metrics),
+        "training": training_record(loop, trainable, total),
         "distillation": {
             "teacher": str(teacher_path),
             "teacher_metrics": {

@@ -153,7 +153,6 @@ def _bundle_info(
     trainable_params: int,
     total_params: int,
 ) -> dict[str, Any]:
-    headline = metrics.get("test") or metrics["validation"]
     return {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "task": recipe.task.type,
@@ -162,23 +161,34 @@ def _bundle_info(
         "backbone": {"reference": recipe.model, "location": location},
         "parent": None,
         "data": data.summary,
-        "metrics": {
-            **headline,
-            "evaluated_on": "test" if "test" in metrics else "validation",
-            "validation": metrics["validation"],
-        },
-        "training": {
-            "history": loop.history,
-            "best": loop.best,
-            "stopped_early": loop.stopped_early,
-            "interrupted": loop.interrupted,
-            "train_seconds": round(loop.train_seconds, 2),
-            "samples_per_s": round(loop.samples_per_s, 2),
-            "optimizer_steps": loop.optimizer_steps,
-            "peak_rss_mb": round(loop.peak_rss_mb, 1),
-            "trainable_parameters": trainable_params,
-            "total_parameters": total_params,
-        },
+        "metrics": headline_metrics(metrics),
+        "training": training_record(loop, trainable_params, total_params),
+    }
+
+
+def headline_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The bundle's headline scores: test when there is a test split, else validation."""
+    headline = metrics.get("test") or metrics["validation"]
+    return {
+        **headline,
+        "evaluated_on": "test" if "test" in metrics else "validation",
+        "validation": metrics["validation"],
+    }
+
+
+def training_record(loop: LoopResult, trainable_params: int, total_params: int) -> dict[str, Any]:
+    """What the bundle records about a finished training loop."""
+    return {
+        "history": loop.history,
+        "best": loop.best,
+        "stopped_early": loop.stopped_early,
+        "interrupted": loop.interrupted,
+        "train_seconds": round(loop.train_seconds, 2),
+        "samples_per_s": round(loop.samples_per_s, 2),
+        "optimizer_steps": loop.optimizer_steps,
+        "peak_rss_mb": round(loop.peak_rss_mb, 1),
+        "trainable_parameters": trainable_params,
+        "total_parameters": total_params,
     }
 
 
