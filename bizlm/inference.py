@@ -17,6 +17,28 @@ def tokenize(tokenizer, texts: Sequence[str], max_length: int) -> list[Features]
     return [{k: encoded[k][i] for k in keys} for i in range(len(texts))]
 
 
+def batched_outputs(
+    forward: Callable[[dict[str, torch.Tensor]], np.ndarray],
+    features: Sequence[Features],
+    pad_token_id: int,
+    batch_size: int = 64,
+    on_batch: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """``forward`` over length-grouped, padded batches; one output row per example, in order."""
+    collate = PaddingCollator(pad_token_id)
+    outputs: list[np.ndarray] = [np.empty(0)] * len(features)
+    for batch_indices in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):
+        batch = collate(
+            [{k: v for k, v in features[i].items() if k != "labels"} for i in batch_indices]
+        )
+        rows = forward(batch)
+        for row, index in enumerate(batch_indices):
+            outputs[index] = rows[row]
+        if on_batch is not None:
+            on_batch(len(batch_indices))
+    return np.stack(outputs) if outputs else np.zeros((0, 0), dtype=np.float32)
+
+
 @torch.inference_mode()
 def batched_logits(
     model: torch.nn.Module,
@@ -25,23 +47,19 @@ def batched_logits(
     batch_size: int = 64,
     on_batch: Callable[[int], None] | None = None,
 ) -> np.ndarray:
-    """Logits for every example, in input order; batches are grouped by length to cut padding."""
+    """Logits of a torch model for every example, in input order."""
     was_training = model.training
     model.eval()
-    collate = PaddingCollator(pad_token_id)
     device = next(model.parameters()).device
-    outputs: list[np.ndarray] = [np.empty(0)] * len(features)
-    for batch_indices in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):
-        batch = collate(
-            [{k: v for k, v in features[i].items() if k != "labels"} for i in batch_indices]
-        )
-        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
-        for row, index in enumerate(batch_indices):
-            outputs[index] = logits[row]
-        if on_batch is not None:
-            on_batch(len(batch_indices))
-    model.train(was_training)
-    return np.stack(outputs) if outputs else np.zeros((0, 0), dtype=np.float32)
+
+    def forward(batch: dict[str, torch.Tensor]) -> np.ndarray:
+        inputs = {k: v.to(device) for k, v in batch.items()}
+        return model(**inputs).logits.float().cpu().numpy()
+
+    try:
+        return batched_outputs(forward, features, pad_token_id, batch_size, on_batch)
+    finally:
+        model.train(was_training)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

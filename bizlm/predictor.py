@@ -12,7 +12,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 
 from bizlm.bundle import read_bundle_info
 from bizlm.errors import DataError
-from bizlm.inference import batched_logits, softmax, tokenize
+from bizlm.inference import batched_outputs, softmax, tokenize
 
 
 class Predictor:
@@ -61,8 +61,17 @@ class Predictor:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         features = tokenize(self.tokenizer, texts, self.max_length)
         with torch.inference_mode():
-            logits = batched_logits(self.model, features, self.pad_token_id, batch_size, on_batch)
+            logits = batched_outputs(
+                self._forward, features, self.pad_token_id, batch_size, on_batch
+            )
         return softmax(logits)
+
+    def _forward(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
+        """Logits of one padded batch (runtimes other than torch override this)."""
+        device = next(self.model.parameters()).device
+        return (
+            self.model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
+        )
 
     def predict(self, texts: str | Sequence[str], batch_size: int = 64) -> list[dict[str, Any]]:
         """Label, its probability and all probabilities for each text."""

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bizlm.inference import softmax, tokenize
-from bizlm.predictor import Predictor, _check_texts
-from bizlm.training.batching import PaddingCollator, length_sorted_batches
+from bizlm.predictor import Predictor
 
 ONNX_FILE = "model.onnx"
 
@@ -55,26 +53,10 @@ class OnnxPredictor(Predictor):
         self.info = info or {}
         self.input_names = [node.name for node in session.get_inputs()]
 
-    def predict_proba(
-        self,
-        texts: Sequence[str],
-        batch_size: int = 64,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> np.ndarray:
-        """Class probabilities, shape (len(texts), len(labels)), columns in ``labels`` order."""
-        texts = _check_texts(texts)
-        if not texts:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        features = tokenize(self.tokenizer, texts, self.max_length)
-        collate = PaddingCollator(self.pad_token_id)
-        logits = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        for indices in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):
-            batch = collate([features[i] for i in indices])
-            feeds = {name: batch[name].numpy() for name in self.input_names}
-            logits[indices] = self.session.run(None, feeds)[0]
-            if on_batch is not None:
-                on_batch(len(indices))
-        return softmax(logits)
+    def _forward(self, batch: dict[str, Any]) -> np.ndarray:
+        """Logits of one padded batch from the ONNX Runtime session."""
+        feeds = {name: batch[name].numpy() for name in self.input_names}
+        return self.session.run(None, feeds)[0]
 
 
 def open_onnx(path: Path, info: dict[str, Any]) -> OnnxPredictor:
