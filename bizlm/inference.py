@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -10,11 +11,30 @@ import torch
 from bizlm.training.batching import Features, PaddingCollator, length_sorted_batches
 
 
-def tokenize(tokenizer, texts: Sequence[str], max_length: int) -> list[Features]:
-    """Tokenise texts without padding (padding is done per batch), truncating to ``max_length``."""
-    encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
+def tokenize(
+    tokenizer, texts: Sequence[str], max_length: int, pairs: Sequence[str] | None = None
+) -> list[Features]:
+    """Tokenise texts (or text pairs) without padding (done per batch), cut to ``max_length``.
+
+    Pairs are cut from the longer side first, so both texts keep as much as they can.
+    """
+    encoded = tokenizer(
+        list(texts),
+        list(pairs) if pairs is not None else None,
+        truncation="longest_first" if pairs is not None else True,
+        max_length=max_length,
+        padding=False,
+    )
     keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
     return [{k: encoded[k][i] for k in keys} for i in range(len(texts))]
+
+
+def count_truncated(
+    tokenizer, texts: Sequence[str], max_length: int, pairs: Sequence[str] | None = None
+) -> int:
+    """How many texts (or pairs) are longer than ``max_length`` tokens and would be cut."""
+    encoded = tokenizer(list(texts), list(pairs) if pairs is not None else None, padding=False)
+    return sum(len(ids) > max_length for ids in encoded["input_ids"])
 
 
 def batched_outputs(
@@ -23,8 +43,12 @@ def batched_outputs(
     pad_token_id: int,
     batch_size: int = 64,
     on_batch: Callable[[int], None] | None = None,
-) -> np.ndarray:
-    """``forward`` over length-grouped, padded batches; one output row per example, in order."""
+    per_token: bool = False,
+) -> Any:
+    """``forward`` over length-grouped, padded batches; one output row per example, in order.
+
+    With ``per_token`` the outputs are a list of ``(tokens, …)`` arrays, padding removed.
+    """
     collate = PaddingCollator(pad_token_id)
     outputs: list[np.ndarray] = [np.empty(0)] * len(features)
     for batch_indices in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):
@@ -33,10 +57,24 @@ def batched_outputs(
         )
         rows = forward(batch)
         for row, index in enumerate(batch_indices):
-            outputs[index] = rows[row]
+            width = len(features[index]["input_ids"])
+            outputs[index] = rows[row][:width] if per_token else rows[row]
         if on_batch is not None:
             on_batch(len(batch_indices))
+    if per_token:
+        return outputs
     return np.stack(outputs) if outputs else np.zeros((0, 0), dtype=np.float32)
+
+
+def torch_forward(model: torch.nn.Module) -> Callable[[dict[str, torch.Tensor]], np.ndarray]:
+    """A forward function giving a torch model's logits for a padded batch, as numpy."""
+    device = next(model.parameters()).device
+
+    def forward(batch: dict[str, torch.Tensor]) -> np.ndarray:
+        inputs = {k: v.to(device) for k, v in batch.items()}
+        return model(**inputs).logits.float().cpu().numpy()
+
+    return forward
 
 
 @torch.inference_mode()
@@ -46,18 +84,15 @@ def batched_logits(
     pad_token_id: int,
     batch_size: int = 64,
     on_batch: Callable[[int], None] | None = None,
-) -> np.ndarray:
-    """Logits of a torch model for every example, in input order."""
+    per_token: bool = False,
+) -> Any:
+    """Logits of a torch model for every example, in input order (see ``batched_outputs``)."""
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
-
-    def forward(batch: dict[str, torch.Tensor]) -> np.ndarray:
-        inputs = {k: v.to(device) for k, v in batch.items()}
-        return model(**inputs).logits.float().cpu().numpy()
-
     try:
-        return batched_outputs(forward, features, pad_token_id, batch_size, on_batch)
+        return batched_outputs(
+            torch_forward(model), features, pad_token_id, batch_size, on_batch, per_token
+        )
     finally:
         model.train(was_training)
 
@@ -67,3 +102,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Element-wise logistic function, numerically stable for large magnitudes."""
+    return np.exp(-np.logaddexp(0.0, -logits))

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from bizlm.data.columns import select_columns
+from bizlm.data.columns import require_column, select_columns
 from bizlm.data.readers import read_table, write_table
 from bizlm.log import logger
 from bizlm.predictor import Predictor
 from bizlm.training.progress import Reporter, RichReporter
+
+CHUNK = 512  # texts per predict call, so progress moves on large files
+
+
+def prediction_columns(result: dict[str, Any], delimiter: str = "|") -> dict[str, Any]:
+    """Flatten one prediction into table cells.
+
+    ``label``/``score`` become ``predicted_label``/``predicted_score``; a ``probabilities``
+    mapping becomes one ``prob_<label>`` column each; a list of labels is joined with
+    ``delimiter``; a list of entity spans is written as JSON.
+    """
+    cells: dict[str, Any] = {}
+    for key, value in result.items():
+        if isinstance(value, dict):
+            cells.update({f"prob_{k}": round(float(v), 6) for k, v in value.items()})
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            cells[f"predicted_{key}"] = delimiter.join(value)
+        elif isinstance(value, list):
+            cells[f"predicted_{key}"] = json.dumps(value, ensure_ascii=False)
+        else:
+            cells[f"predicted_{key}"] = round(value, 6) if isinstance(value, float) else value
+    return cells
 
 
 def predict_file(
@@ -21,9 +44,10 @@ def predict_file(
     batch_size: int = 64,
     show_progress: bool = True,
 ) -> dict[str, Any]:
-    """Classify the text column of ``path``; write all rows plus predictions to ``output``.
+    """Predict the text column of ``path``; write all rows plus predictions to ``output``.
 
     Rows with empty text are written with empty prediction fields and counted, never dropped.
+    A model trained on text pairs reads the pair column its recipe names.
     """
     task = predictor.info.get("recipe", {}).get("task", {})
     column = text_column or task.get("text_column", "text")
@@ -32,28 +56,32 @@ def predict_file(
     note = rows.skipped_summary(str(path))
     if note:
         logger.warning(note + " They are kept in the output with empty predictions.")
+    pair_column = task.get("text_pair_column")
+    pairs = None
+    if pair_column:
+        require_column(table, pair_column, "text_pair")
+        pairs = [str(row.get(pair_column) or "") for row in rows.rows]
     reporter = RichReporter() if show_progress else Reporter()
     reporter.start("predict", len(rows.texts))
+    results: list[dict[str, Any]] = []
     try:
-        probabilities = predictor.predict_proba(rows.texts, batch_size, on_batch=reporter.advance)
+        for start in range(0, len(rows.texts), CHUNK):
+            chunk = rows.texts[start : start + CHUNK]
+            chunk_pairs = pairs[start : start + CHUNK] if pairs is not None else None
+            results += predictor.predict(chunk, batch_size, pairs=chunk_pairs)
+            reporter.advance(len(chunk))
     finally:
         reporter.stop()
-    predicted = dict(zip(rows.line_numbers, probabilities, strict=True))
-    new_columns = ["predicted_label", "predicted_score"] + [f"prob_{x}" for x in predictor.labels]
+    delimiter = task.get("label_delimiter", "|")
+    predicted = {
+        line: prediction_columns(result, delimiter)
+        for line, result in zip(rows.line_numbers, results, strict=True)
+    }
+    new_columns = list(next(iter(predicted.values()), {}))
     records = []
     for row, line in zip(table.rows, table.line_numbers, strict=True):
-        record = dict(row)
-        probs = predicted.get(line)
-        best = int(probs.argmax()) if probs is not None else None
-        record["predicted_label"] = predictor.labels[best] if best is not None else ""
-        record["predicted_score"] = round(float(probs[best]), 6) if best is not None else ""
-        for label, p in zip(
-            predictor.labels,
-            probs if probs is not None else [""] * len(predictor.labels),
-            strict=True,
-        ):
-            record[f"prob_{label}"] = round(float(p), 6) if p != "" else ""
-        records.append(record)
+        cells = predicted.get(line, dict.fromkeys(new_columns, ""))
+        records.append({**row, **cells})
     if output is not None:
         write_table(
             output, records, table.columns + [c for c in new_columns if c not in table.columns]

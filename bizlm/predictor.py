@@ -1,4 +1,9 @@
-"""Load a bundle and classify texts: ``bizlm.load(path).predict(texts)``."""
+"""Load a bundle and predict: ``bizlm.load(path).predict(texts)``.
+
+:class:`Predictor` serves single-label classifiers; its subclasses here serve multi-label
+classifiers and scorers, and ``bizlm.tasks.tag_predictor`` serves taggers. ``load`` picks the
+one the bundle's task needs.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,13 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 
 from bizlm.bundle import read_bundle_info
 from bizlm.errors import DataError
-from bizlm.inference import batched_outputs, softmax, tokenize
+from bizlm.inference import batched_outputs, sigmoid, softmax, tokenize, torch_forward
 
 
 class Predictor:
     """A text classifier ready for inference."""
+
+    auto_model: Any = AutoModelForSequenceClassification
 
     def __init__(
         self,
@@ -37,7 +44,7 @@ class Predictor:
         """Load ``path/model`` with plain transformers, labels and settings from ``bizlm.json``."""
         info = read_bundle_info(path)
         model_dir = Path(path) / "model"
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+        model = cls.auto_model.from_pretrained(model_dir)
         if not info.get("merged", True):
             model = _apply_adapter(model, info, Path(path) / "adapter")
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -54,39 +61,93 @@ class Predictor:
         texts: Sequence[str],
         batch_size: int = 64,
         on_batch: Callable[[int], None] | None = None,
+        pairs: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """Class probabilities, shape (len(texts), len(labels)), columns in ``labels`` order."""
+        """Outputs per text (or text pair), shape (len(texts), len(labels)), in ``labels`` order.
+
+        Class probabilities for a classifier; see the subclasses for other tasks.
+        """
         texts = _check_texts(texts)
+        if pairs is not None:
+            pairs = _check_texts(pairs)
+            if len(pairs) != len(texts):
+                raise DataError(
+                    f"Got {len(texts)} texts but {len(pairs)} text pairs.",
+                    hint="Give one text_pair per text.",
+                )
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        features = tokenize(self.tokenizer, texts, self.max_length)
+        features = tokenize(self.tokenizer, texts, self.max_length, pairs)
         with torch.inference_mode():
             logits = batched_outputs(
                 self._forward, features, self.pad_token_id, batch_size, on_batch
             )
+        return self._activate(logits)
+
+    def _activate(self, logits: np.ndarray) -> np.ndarray:
+        """Turn the head's logits into the task's outputs (here: class probabilities)."""
         return softmax(logits)
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
         """Logits of one padded batch (runtimes other than torch override this)."""
-        device = next(self.model.parameters()).device
-        return (
-            self.model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
-        )
+        return torch_forward(self.model)(batch)
 
-    def predict(self, texts: str | Sequence[str], batch_size: int = 64) -> list[dict[str, Any]]:
-        """Label, its probability and all probabilities for each text."""
+    def predict(
+        self,
+        texts: str | Sequence[str],
+        batch_size: int = 64,
+        pairs: str | Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """One prediction per text: see :meth:`_describe` of each predictor."""
         if isinstance(texts, str):
             texts = [texts]
-        probabilities = self.predict_proba(texts, batch_size)
-        return [self._describe(row) for row in probabilities]
+        if isinstance(pairs, str):
+            pairs = [pairs]
+        outputs = self.predict_proba(texts, batch_size, pairs=pairs)
+        return [self._describe(row) for row in outputs]
 
     def _describe(self, row: np.ndarray) -> dict[str, Any]:
+        """Label, its probability and all probabilities."""
         best = int(row.argmax())
         return {
             "label": self.labels[best],
             "score": float(row[best]),
             "probabilities": {label: float(p) for label, p in zip(self.labels, row, strict=True)},
         }
+
+
+class MultiLabelPredictor(Predictor):
+    """Several labels per text: each label whose probability reaches its tuned threshold."""
+
+    @property
+    def thresholds(self) -> list[float]:
+        """Per-label decision thresholds, tuned on validation (0.5 when none were saved)."""
+        saved = self.info.get("calibration", {}).get("thresholds")
+        return list(saved) if saved else [0.5] * len(self.labels)
+
+    def _activate(self, logits: np.ndarray) -> np.ndarray:
+        return sigmoid(logits)
+
+    def _describe(self, row: np.ndarray) -> dict[str, Any]:
+        """The labels that apply, and every label's probability."""
+        chosen = [
+            label for label, p, t in zip(self.labels, row, self.thresholds, strict=True) if p >= t
+        ]
+        return {
+            "labels": chosen,
+            "probabilities": {label: float(p) for label, p in zip(self.labels, row, strict=True)},
+        }
+
+
+class ScorePredictor(Predictor):
+    """A number per text or text pair (regression, relevance, matching)."""
+
+    def _activate(self, logits: np.ndarray) -> np.ndarray:
+        return logits.astype(np.float32)
+
+    def _describe(self, row: np.ndarray) -> dict[str, Any]:
+        """The predicted score."""
+        return {"score": float(row[0])}
 
 
 def _apply_adapter(
@@ -127,4 +188,6 @@ def load(path: str | Path, adapters: Sequence[str | Path] | None = None) -> Any:
         from bizlm.compress.runtimes import open_runtime
 
         return open_runtime(path, info)
-    return Predictor.from_bundle(path)
+    from bizlm.tasks import task_from_info
+
+    return task_from_info(info).predictor_class().from_bundle(path)

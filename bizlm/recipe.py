@@ -34,13 +34,45 @@ class Section(BaseModel):
 
 
 class TaskConfig(Section):
-    """What to predict from which columns."""
+    """What to predict from which columns (see ``bizlm.tasks`` for each type)."""
 
-    type: Literal["classify"] = Field("classify", description="Task type.")
+    type: Literal["classify", "tag", "score"] = Field(
+        "classify",
+        description="classify: one label (or several) per text; tag: a label per token (NER); "
+        "score: a number per text or text pair (regression, matching, ranking).",
+    )
     text_column: str = Field("text", description="Column holding the input text.")
-    label_column: str = Field("label", description="Column holding the gold label.")
+    text_pair_column: str | None = Field(
+        None, description="Second text of a pair (classify/score): query-document, user-item."
+    )
+    label_column: str = Field(
+        "label", description="Gold label (classify), gold number (score) or, for tag, the spans."
+    )
     labels: list[str] | None = Field(
         None, description="Fixed label list and order; default: labels seen in training, sorted."
+    )
+    multi_label: bool = Field(False, description="classify: each text may carry several labels.")
+    label_delimiter: str = Field(
+        "|", min_length=1, description="multi_label: separator of labels given as one string."
+    )
+    group_column: str | None = Field(
+        None, description="score: group (user, query) for ranking metrics and group-wise splits."
+    )
+    loss: Literal["mse", "huber"] = Field("mse", description="score: regression loss.")
+    tokens_column: str = Field("tokens", description="tag (JSONL): column of the word list.")
+    spans_column: str = Field(
+        "entities", description="tag (JSONL): column of character spans {start, end, label}."
+    )
+    tags_column: str = Field("tags", description="tag (JSONL): column of the tag list.")
+    tag_repair: Literal["strict", "lenient"] = Field(
+        "strict",
+        description="tag: an I- tag that follows nothing is an error (strict) or becomes B- "
+        "with a warning (lenient).",
+    )
+    long_inputs: Literal["truncate", "window"] = Field(
+        "window",
+        description="Texts longer than train.max_length: cut and count (truncate) or, for tag, "
+        "cover them with overlapping windows so no entity is lost (window).",
     )
 
     @field_validator("labels")
@@ -48,9 +80,28 @@ class TaskConfig(Section):
     def _labels_unique(cls, labels: list[str] | None) -> list[str] | None:
         if labels is not None and len(set(labels)) != len(labels):
             raise ValueError("labels must be unique")
-        if labels is not None and len(labels) < 2:
-            raise ValueError("give at least two labels")
+        if labels is not None and len(labels) < 1:
+            raise ValueError("give at least one label")
         return labels
+
+    @model_validator(mode="after")
+    def _options_fit_type(self) -> TaskConfig:
+        if self.multi_label and self.type != "classify":
+            raise ValueError(f"multi_label applies to type classify, not {self.type}")
+        if self.group_column and self.type != "score":
+            raise ValueError("group_column applies to type score")
+        if self.text_pair_column and self.type == "tag":
+            raise ValueError("text_pair_column applies to types classify and score, not tag")
+        if self.labels is not None and self.type == "score":
+            raise ValueError("labels do not apply to type score (it predicts a number)")
+        if (
+            self.labels is not None
+            and len(self.labels) < 2
+            and self.type == "classify"
+            and not self.multi_label
+        ):
+            raise ValueError("give at least two labels")
+        return self
 
 
 class SplitConfig(Section):
@@ -83,6 +134,12 @@ class DataConfig(Section):
     max_train_examples: int | None = Field(
         None, gt=0, description="Use at most this many training examples (stratified sample)."
     )
+    max_validation_examples: int | None = Field(
+        None,
+        gt=0,
+        description="Score at most this many validation examples (stratified sample), to keep "
+        "evaluations during training cheap; the test split is always used whole.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
@@ -108,7 +165,13 @@ class TrainConfig(Section):
     early_stopping_patience: int | None = Field(
         2, ge=1, description="Stop after this many evaluations without improvement; null: never."
     )
-    early_stopping_metric: Literal["macro_f1", "accuracy", "loss"] = "macro_f1"
+    early_stopping_metric: Literal[
+        "auto", "loss", "macro_f1", "accuracy", "micro_f1", "f1", "pearson", "spearman"
+    ] = Field(
+        "auto",
+        description="Validation metric that picks the best checkpoint; auto: macro_f1 for "
+        "classify, micro_f1 for multi-label, entity f1 for tag, spearman for score.",
+    )
     evaluations_per_epoch: int = Field(1, ge=1, le=100)
     group_by_length: bool = Field(True, description="Batch texts of similar length together.")
     padding: Literal["longest", "max_length"] = Field(

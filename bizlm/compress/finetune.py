@@ -6,22 +6,22 @@ from typing import Any
 
 from torch import nn
 
-from bizlm.data.columns import LabelledRows
 from bizlm.data.prepare import PreparedData
 from bizlm.inference import tokenize
 from bizlm.recipe import TrainConfig
+from bizlm.tasks import Examples
 from bizlm.training.batching import Features
-from bizlm.training.loop import LoopResult, train_loop
+from bizlm.training.loop import LoopResult, chosen_metric, classification_evaluator, train_loop
 from bizlm.training.progress import Reporter
 
 
 def labelled_features(
-    tokenizer: Any, rows: LabelledRows, labels: list[str], max_length: int
+    tokenizer: Any, rows: Examples, labels: list[str], max_length: int
 ) -> list[Features]:
     """Tokenised rows with their label index under ``labels``."""
     index = {label: i for i, label in enumerate(labels)}
     features = tokenize(tokenizer, rows.texts, max_length)
-    for feature, label in zip(features, rows.labels, strict=True):
+    for feature, label in zip(features, rows.targets, strict=True):
         feature["labels"] = index[str(label)]
     return features
 
@@ -52,12 +52,10 @@ def recover(
     validation = labelled_features(tokenizer, data.splits["validation"], data.labels, max_length)
     for parameter in model.parameters():
         parameter.requires_grad_(True)
+    pad_id = int(tokenizer.pad_token_id or 0)
+    evaluate = classification_evaluator(
+        validation, [f["labels"] for f in validation], pad_id, config.eval_batch_size
+    )
     return train_loop(
-        model,
-        train,
-        validation,
-        [f["labels"] for f in validation],
-        int(tokenizer.pad_token_id or 0),
-        config,
-        reporter,
+        model, train, evaluate, pad_id, config, reporter, chosen_metric(config, "macro_f1")
     )

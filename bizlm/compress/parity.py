@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from bizlm.data.columns import LabelledRows
 from bizlm.errors import BizlmError
 from bizlm.evaluation.metrics import classification_metrics
 from bizlm.predictor import Predictor
+from bizlm.tasks import Examples
 
 
 class ParityError(BizlmError):
@@ -22,7 +22,7 @@ class ParityError(BizlmError):
 def measure_parity(
     source: Predictor,
     candidate: Predictor,
-    rows: LabelledRows,
+    rows: Examples,
     max_drop: float,
     batch_size: int = 64,
 ) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def measure_parity(
     ``candidate`` against ``source`` on ``rows``; ``rejected`` when the drop exceeds
     ``max_drop`` points."""
     labels = source.labels
-    gold = [labels.index(str(label)) for label in rows.labels]
+    gold = [labels.index(str(label)) for label in rows.targets]
     before = source.predict_proba(rows.texts, batch_size)
     after = candidate.predict_proba(rows.texts, batch_size)
     source_f1 = classification_metrics(gold, before, labels)["macro_f1"]

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.bundle import read_bundle_info
-from bizlm.data.columns import LabelledRows
 from bizlm.data.prepare import PreparedData, prepare_data
 from bizlm.errors import BizlmError
 from bizlm.recipe import load_recipe
+from bizlm.tasks import Examples
+from bizlm.tasks.base import require_single_label
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
@@ -45,6 +46,7 @@ def quantization_of(info: dict[str, Any]) -> str:
 
 def check_source(path: Path, info: dict[str, Any], quantize: str) -> None:
     """Refuse sources an export cannot start from, saying what to do instead."""
+    require_single_label(path, info, "export, quantisation and distillation")
     origin = (info.get("compression") or {}).get("source")
     from_origin = f"Export from the fp32 bundle it came from ({origin})." if origin else None
     already = quantization_of(info)
@@ -139,14 +141,8 @@ def bundle_data(info: dict[str, Any]) -> PreparedData:
     return prepare_data(load_recipe(info["recipe"]))
 
 
-def sample_rows(rows: LabelledRows, size: int, seed: int = 0) -> LabelledRows:
-    """A reproducible random sample of at most ``size`` rows, in their original order."""
-    if size >= len(rows.texts):
+def sample_rows(rows: Examples, size: int, seed: int = 0) -> Examples:
+    """A reproducible random sample of at most ``size`` examples, in their original order."""
+    if size >= len(rows):
         return rows
-    keep = sorted(random.Random(seed).sample(range(len(rows.texts)), size))
-    return LabelledRows(
-        texts=[rows.texts[i] for i in keep],
-        labels=[rows.labels[i] for i in keep],
-        rows=[rows.rows[i] for i in keep],
-        line_numbers=[rows.line_numbers[i] for i in keep],
-    )
+    return rows.subset(sorted(random.Random(seed).sample(range(len(rows)), size)))

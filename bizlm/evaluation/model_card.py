@@ -1,20 +1,69 @@
-"""Markdown model card (``README.md``) for a trained bizlm bundle."""
+"""Markdown model card (``README.md``) for a trained bizlm bundle of any task."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from bizlm.evaluation.report import format_value
+from bizlm.evaluation.metric_tables import (
+    entity_types,
+    format_value,
+    metric_name,
+    metric_value,
+    per_item_tables,
+    scalar_metrics,
+    threshold_rows,
+)
 
-_FRONT_MATTER = """---
-library_name: transformers
-pipeline_tag: text-classification
-tags:
-- bizlm
-- text-classification
----
-"""
+
+class _Kind(NamedTuple):
+    """How the card speaks about one kind of model."""
+
+    pipeline: str  # Hugging Face pipeline tag
+    noun: str  # what the model is, after "A"
+    purpose: str  # what it does, for the intended-use paragraph
+    limit: str  # what it cannot do, for the limitations list
+    auto_class: str  # transformers class that loads the model
+    example: str  # example input
+
+
+_KINDS = {
+    "classify": _Kind(
+        "text-classification",
+        "text classifier",
+        "classifies short texts into one of these labels: {labels}",
+        "Labels outside the list above are never predicted: a text that fits none of them "
+        "still gets one of the {count} labels.",
+        "AutoModelForSequenceClassification",
+        "Where is my refund?",
+    ),
+    "multi-label": _Kind(
+        "text-classification",
+        "multi-label text classifier",
+        "gives each short text any number of these labels: {labels}",
+        "Labels outside the list above are never predicted; a text gets each label whose "
+        "probability reaches that label's decision threshold, so it may get none.",
+        "AutoModelForSequenceClassification",
+        "Refund the damaged parcel, urgently",
+    ),
+    "tag": _Kind(
+        "token-classification",
+        "token classifier (entity tagger)",
+        "marks spans of these entity types in text: {labels}",
+        "Only the entity types listed above are found; other kinds of names stay untagged.",
+        "AutoModelForTokenClassification",
+        "Send the invoice to Anna Berg in Oslo",
+    ),
+    "score": _Kind(
+        "text-classification",
+        "text scoring model (regression or ranking)",
+        "gives a text, or a pair of texts, a number on the scale of its training data",
+        "Scores follow the scale and the notion of relevance of the training data; compare "
+        "them with each other rather than reading them as probabilities.",
+        "AutoModelForSequenceClassification",
+        "Where is my refund?",
+    ),
+}
 
 # (card row name, summary keys tried in order)
 _DETAIL_ROWS = (
@@ -49,11 +98,25 @@ def _first(summary: Mapping[str, Any], keys: Sequence[str]) -> Any:
     return next((summary[k] for k in keys if summary.get(k) is not None), None)
 
 
+def _task_kind(summary: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> str:
+    """``classify``, ``multi-label``, ``tag`` or ``score``, from the task name or the metrics."""
+    task = str(summary.get("task") or "").lower()
+    found = metrics or {}
+    if task == "tag" or "per_type" in found:
+        return "tag"
+    if task == "score" or {"mse", "mrr", "n_groups"} & found.keys():
+        return "score"
+    if "multi" in task or summary.get("multi_label") or "thresholds" in found:
+        return "multi-label"
+    return "classify"
+
+
 def _model_details(summary: Mapping[str, Any], labels: Sequence[str]) -> list[str]:
     rows = [
         (name, value) for name, keys in _DETAIL_ROWS if (value := _first(summary, keys)) is not None
     ]
-    rows.append(("Labels", f"{len(labels)}: " + ", ".join(str(label) for label in labels)))
+    if labels:
+        rows.append(("Labels", f"{len(labels)}: " + ", ".join(str(label) for label in labels)))
     return ["## Model details", "", *_table(("Field", "Value"), rows)]
 
 
@@ -63,12 +126,19 @@ def _languages(data: Mapping[str, Any]) -> list[str]:
 
 
 def _label_distribution(distribution: Mapping[str, Any], labels: Sequence[str]) -> list[str]:
-    """Table of examples per label; ``distribution`` is label->count or split->label->count."""
-    if all(isinstance(v, Mapping) for v in distribution.values()):
+    """Table of examples per label; ``distribution`` is label->count or split->label->count.
+
+    Rows follow ``labels``; when the distribution names none of them (entity types counted
+    for a tagger, or no labels at all) its own names are used instead.
+    """
+    nested = all(isinstance(v, Mapping) for v in distribution.values())
+    seen = dict.fromkeys(k for v in distribution.values() for k in v) if nested else distribution
+    names = labels if set(map(str, labels)) & set(map(str, seen)) else list(seen)
+    if nested:
         splits = list(distribution)
-        rows = [[label, *(distribution[s].get(label, 0) for s in splits)] for label in labels]
+        rows = [[name, *(distribution[s].get(name, 0) for s in splits)] for name in names]
         return _table(("Label", *splits), rows)
-    return _table(("Label", "Examples"), [(label, distribution.get(label, 0)) for label in labels])
+    return _table(("Label", "Examples"), [(name, distribution.get(name, 0)) for name in names])
 
 
 def _training_data(data: Mapping[str, Any], labels: Sequence[str]) -> list[str]:
@@ -103,48 +173,40 @@ def _evaluation(metrics: Mapping[str, Any] | None, labels: Sequence[str]) -> lis
     lines = ["## Evaluation", ""]
     if not metrics:
         return [*lines, "Not evaluated: no held-out test data was scored for this model."]
-    names = (
-        ("Examples", "n"),
-        ("Accuracy", "accuracy"),
-        ("Macro-F1", "macro_f1"),
-        ("Weighted F1", "weighted_f1"),
-        ("ECE (expected calibration error)", "ece"),
-        ("Log loss", "log_loss"),
-    )
-    rows = [(name, metrics[key]) for name, key in names if metrics.get(key) is not None]
+    rows = [(metric_name(key), metric_value(value)) for key, value in scalar_metrics(metrics)]
     lines += _table(("Metric", "Value"), rows)
-    per_class = metrics.get("per_class") or {}
-    if per_class:
-        keys = ("precision", "recall", "f1", "support")
-        rows = [(label, *(per_class.get(str(label), {}).get(k) for k in keys)) for label in labels]
-        lines += ["", *_table(("Label", "Precision", "Recall", "F1", "Support"), rows)]
+    for title, column, _, items in per_item_tables(metrics, labels):
+        rows = [(name, *(metric_value(v) for v in values)) for name, *values in items]
+        header = (column.capitalize(), "Precision", "Recall", "F1", "Support")
+        lines += ["", f"{title}:", "", *_table(header, rows)]
+    if thresholds := threshold_rows(metrics, labels):
+        rows = [(name, metric_value(t)) for name, t in thresholds]
+        lines += ["", "Decision thresholds (a label is predicted when its probability reaches it):"]
+        lines += ["", *_table(("Label", "Threshold"), rows)]
     return lines
 
 
-def _intended_use(intended_use: str | None, labels: Sequence[str]) -> list[str]:
+def _intended_use(intended_use: str | None, kind: str, labels: Sequence[str]) -> list[str]:
+    names = entity_types(labels) if kind == "tag" else labels
+    purpose = _KINDS[kind].purpose.format(labels=", ".join(f"`{_code(x)}`" for x in names))
     text = intended_use or (
-        "This model classifies short texts into one of these labels: "
-        + ", ".join(f"`{_code(label)}`" for label in labels)
-        + ". It is meant as a starting point: re-evaluate it on a sample of your own data "
-        "before relying on its predictions."
+        f"This model {purpose}. It is meant as a starting point: re-evaluate it on a sample of "
+        "your own data before relying on its predictions."
     )
     return ["## Intended use", "", text]
 
 
 def _limitations(
-    data: Mapping[str, Any], labels: Sequence[str], metrics: Mapping[str, Any] | None
+    data: Mapping[str, Any], kind: str, labels: Sequence[str], metrics: Mapping[str, Any] | None
 ) -> list[str]:
     lines = [
         "## Limitations",
         "",
         (
             "- It was trained only on the data listed above; texts that differ in topic, style "
-            "or time period may be classified less accurately."
+            "or time period may be handled less accurately."
         ),
-        (
-            "- Labels outside the list above are never predicted: a text that fits none of them "
-            f"still gets one of the {len(labels)} labels."
-        ),
+        "- " + _KINDS[kind].limit.format(count=len(labels)),
     ]
     ece = (metrics or {}).get("ece")
     if ece is not None:
@@ -152,7 +214,7 @@ def _limitations(
             f"- Calibration: the expected calibration error on the test data is {ece:.4f}; "
             "treat the reported probabilities as rough confidence, not exact odds."
         )
-    else:
+    elif kind != "score":
         lines.append("- Calibration was not measured: treat the probabilities as rough scores.")
     languages = _languages(data)
     if languages and {x.lower() for x in languages} <= _ENGLISH:
@@ -164,29 +226,30 @@ def _limitations(
     return lines
 
 
-def _how_to_use() -> list[str]:
+def _how_to_use(kind: str) -> list[str]:
+    spec = _KINDS[kind]
     return [
         "## How to use",
         "",
         "`MODEL_DIR` is the folder that holds this card.",
         "",
         "```bash",
-        'bizlm predict MODEL_DIR "Where is my refund?"',
+        f'bizlm predict MODEL_DIR "{spec.example}"',
         "```",
         "",
         "```python",
         "import bizlm",
         "",
-        'classifier = bizlm.load("MODEL_DIR")',
-        'print(classifier.predict(["Where is my refund?"]))',
+        'model = bizlm.load("MODEL_DIR")',
+        f'print(model.predict(["{spec.example}"]))',
         "```",
         "",
         "Without bizlm, with plain transformers:",
         "",
         "```python",
-        "from transformers import AutoModelForSequenceClassification",
+        f"from transformers import {spec.auto_class}",
         "",
-        'model = AutoModelForSequenceClassification.from_pretrained("MODEL_DIR/model")',
+        f'model = {spec.auto_class}.from_pretrained("MODEL_DIR/model")',
         "```",
     ]
 
@@ -200,23 +263,34 @@ def render_model_card(
     data: dict[str, Any],
     intended_use: str | None = None,
 ) -> str:
-    """Render a Markdown model card with Hugging Face front matter.
+    """Render a Markdown model card with Hugging Face front matter, for any task.
 
-    ``summary`` may hold ``backbone`` (or ``model``), ``method``, ``task``,
-    ``trainable_params``, ``total_params`` and ``bizlm_version``. ``data`` may hold
-    ``catalog`` or ``source``, ``files`` (list, or split->path), ``counts`` (split->rows),
-    ``label_distribution`` (label->count, or split->label->count), ``licence``,
-    ``rows_skipped`` (int, or split->int) and ``language`` (code or list of codes).
-    ``metrics`` is the output of :func:`bizlm.evaluation.classification_metrics`, or
-    ``None`` when the model was not evaluated.
+    ``summary`` may hold ``backbone`` (or ``model``), ``method``, ``task`` (``classify``,
+    ``tag`` or ``score``), ``multi_label``, ``trainable_params``, ``total_params`` and
+    ``bizlm_version``; the task, or failing that the shape of ``metrics``, decides how the
+    card describes the model. ``labels`` are the class labels, the entity types or tags (a
+    tagger without them lists its evaluated entity types), or empty for a scoring model.
+    ``data`` may hold ``catalog`` or ``source``, ``files`` (list, or split->path), ``counts``
+    (split->rows), ``label_distribution`` (label->count, or split->label->count),
+    ``licence``, ``rows_skipped`` (int, or split->int) and ``language`` (code or list of
+    codes). ``metrics`` is the output of a metric function of
+    :mod:`bizlm.evaluation` (every scalar is listed, with per-class or per-type scores and
+    thresholds when present), or ``None`` when the model was not evaluated.
     """
+    kind = _task_kind(summary, metrics)
+    if kind == "tag" and not labels:
+        labels = list((metrics or {}).get("per_type", {}))
+    front_matter = (
+        f"---\nlibrary_name: transformers\npipeline_tag: {_KINDS[kind].pipeline}\n"
+        f"tags:\n- bizlm\n- {_KINDS[kind].pipeline}\n---\n"
+    )
     sections = [
-        [_FRONT_MATTER + f"# {_md(name)}", "", "A text classifier fine-tuned with bizlm."],
+        [front_matter + f"# {_md(name)}", "", f"A {_KINDS[kind].noun} fine-tuned with bizlm."],
         _model_details(summary, labels),
         _training_data(data, labels),
         _evaluation(metrics, labels),
-        _intended_use(intended_use, labels),
-        _limitations(data, labels, metrics),
-        _how_to_use(),
+        _intended_use(intended_use, kind, labels),
+        _limitations(data, kind, labels, metrics),
+        _how_to_use(kind),
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"

@@ -1,4 +1,4 @@
-"""Self-contained HTML evaluation report: tables plus pictures embedded as base64 PNGs."""
+"""Self-contained HTML evaluation report for any task: tables plus pictures embedded as PNGs."""
 
 from __future__ import annotations
 
@@ -10,12 +10,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bizlm.atomic import atomic_write_text
+from bizlm.evaluation.metric_tables import (
+    format_value,
+    headline_keys,
+    metric_name,
+    metric_value,
+    per_item_tables,
+    scalar_metrics,
+    threshold_rows,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 _LOSS_SERIES = (("train_loss", "train loss"), ("val_loss", "validation loss"))
-_SCORE_SERIES = (("val_macro_f1", "validation macro-F1"), ("val_accuracy", "validation accuracy"))
+_CARD_NAMES = {"n": "n", "ece": "ECE"}
 _MAX_TICK_CHARS = 24
 _ANNOTATE_ALL_CELLS_UP_TO = 20
 
@@ -32,19 +41,12 @@ img { max-width: 100%; }
 """
 
 
-def format_value(value: Any) -> str:
-    """Render a number or other value for people: floats to 4 decimals, ints with separators."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return "" if value is None else str(value)
-
-
 def _e(value: Any) -> str:
     return html.escape(format_value(value))
+
+
+def _num(value: Any) -> str:
+    return f'<td class="num">{html.escape(metric_value(value))}</td>'
 
 
 def _plain(text: str) -> str:
@@ -73,10 +75,22 @@ def _series(history: Sequence[dict[str, Any]], key: str) -> tuple[list[float], l
     return [p[0] for p in points], [p[1] for p in points]
 
 
+def _score_series(history: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Validation metrics other than the loss, in order of first appearance."""
+    keys = dict.fromkeys(
+        key
+        for record in history
+        for key, value in record.items()
+        if key.startswith("val_") and key != "val_loss" and isinstance(value, int | float)
+    )
+    return [(key, f"validation {metric_name(key[4:])}") for key in keys]
+
+
 def _learning_curves_png(history: Sequence[dict[str, Any]]) -> str:
     fig = _new_figure(10, 3.8)
     loss_ax, score_ax = fig.subplots(1, 2)
-    panels = ((loss_ax, _LOSS_SERIES, "Loss"), (score_ax, _SCORE_SERIES, "Validation score"))
+    scores = _score_series(history)
+    panels = ((loss_ax, _LOSS_SERIES, "Loss"), (score_ax, scores, "Validation score"))
     for ax, series, ylabel in panels:
         plotted = False
         for key, name in series:
@@ -161,28 +175,62 @@ def _summary_table(summary: dict[str, Any]) -> str:
 
 
 def _headline(metrics: dict[str, Any]) -> str:
-    items = (("Accuracy", "accuracy"), ("Macro-F1", "macro_f1"), ("ECE", "ece"), ("n", "n"))
+    """Cards with the task's key figures, then a table of every scalar metric."""
     cells = "".join(
-        f'<div><div>{name}</div><div class="value">{_e(metrics.get(key, "n/a"))}</div></div>'
-        for name, key in items
+        f"<div><div>{html.escape(_CARD_NAMES.get(k) or metric_name(k))}</div>"
+        f'<div class="value">{html.escape(metric_value(metrics[k]))}</div></div>'
+        for k in headline_keys(metrics)
     )
-    return f'<div class="headline">{cells}</div>'
+    rows = "".join(
+        f"<tr><th>{html.escape(metric_name(key))}</th>{_num(value)}</tr>"
+        for key, value in scalar_metrics(metrics)
+    )
+    table = f'<table class="metrics">{rows}</table>' if rows else _note("No scalar metrics.")
+    return f'<div class="headline">{cells}</div>\n{table}'
 
 
-def _per_class_table(metrics: dict[str, Any], labels: Sequence[str]) -> str:
-    per_class = metrics.get("per_class") or {}
-    if not per_class:
-        return _note("No per-class scores.")
-    head = "<tr><th>label</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
-    rows = []
-    for label in labels:
-        scores = per_class.get(str(label), {})
-        cells = "".join(
-            f'<td class="num">{_e(scores.get(key))}</td>'
-            for key in ("precision", "recall", "f1", "support")
+def _per_item_sections(metrics: dict[str, Any], labels: Sequence[str]) -> list[str]:
+    sections = []
+    for title, column, css, rows in per_item_tables(metrics, labels):
+        names = (column, "precision", "recall", "F1", "support")
+        head = "<tr>" + "".join(f"<th>{html.escape(name)}</th>" for name in names) + "</tr>"
+        body = "".join(
+            f"<tr><th>{html.escape(name)}</th>{''.join(_num(v) for v in values)}</tr>"
+            for name, *values in rows
         )
-        rows.append(f"<tr><th>{html.escape(str(label))}</th>{cells}</tr>")
-    return f'<table class="per-class">{head}{"".join(rows)}</table>'
+        sections.append(f'<h2>{title}</h2>\n<table class="{css}">{head}{body}</table>')
+    return sections
+
+
+def _figure_sections(
+    metrics: dict[str, Any], labels: Sequence[str], history: Sequence[dict[str, Any]]
+) -> list[str]:
+    """Learning curves always; thresholds, confusion matrix and reliability when present."""
+    sections = []
+    if thresholds := threshold_rows(metrics, labels):
+        rows = "".join(f"<tr><th>{html.escape(n)}</th>{_num(t)}</tr>" for n, t in thresholds)
+        sections.append(
+            "<h2>Decision thresholds</h2>\n<p>A label is predicted when its probability is at "
+            f'least its threshold.</p>\n<table class="thresholds"><tr><th>label</th>'
+            f"<th>threshold</th></tr>{rows}</table>"
+        )
+    if history:
+        curves = _img(_learning_curves_png(history), "learning curves")
+    else:
+        curves = _note("No training history was recorded.")
+    sections.append(f"<h2>Learning curves</h2>\n{curves}")
+    if matrix := metrics.get("confusion_matrix"):
+        sections.append(
+            "<h2>Confusion matrix</h2>\n<p>Rows are true labels, columns predicted labels.</p>\n"
+            + _img(_confusion_png(matrix, labels), "confusion matrix")
+        )
+    if bins := metrics.get("reliability_bins"):
+        sections.append(
+            "<h2>Reliability diagram</h2>\n<p>Bars show accuracy per confidence bin; a "
+            "well-calibrated model follows the diagonal.</p>\n"
+            + _img(_reliability_png(bins), "reliability diagram")
+        )
+    return sections
 
 
 def render_report(
@@ -193,29 +241,24 @@ def render_report(
     history: Sequence[dict[str, Any]],
     summary: dict[str, Any],
 ) -> str:
-    """Render a self-contained HTML evaluation report.
+    """Render a self-contained HTML evaluation report for any task.
 
-    ``metrics`` is the output of :func:`bizlm.evaluation.classification_metrics`; ``history``
-    is a list of training-log records (``step``, ``epoch`` and any of ``train_loss``,
-    ``learning_rate``, ``val_loss``, ``val_macro_f1``, ``val_accuracy``); ``summary`` is
-    shown as a key/value table. Pictures are embedded as base64 PNG data URIs, and every
-    user-supplied string is HTML-escaped.
+    ``metrics`` is the output of one of the metric functions of :mod:`bizlm.evaluation`
+    (classification, multi-label, entity, regression, ranking, or a merge of the last two).
+    Every scalar metric is shown; per-class or per-entity-type scores, decision thresholds, a
+    confusion matrix and a reliability diagram are shown when present. ``labels`` orders the
+    per-class rows and names the confusion matrix axes (it may be empty). ``history`` is a
+    list of training-log records (``step``, ``epoch``, ``train_loss``, ``val_loss`` and any
+    ``val_<metric>``); ``summary`` is shown as a key/value table. Pictures are embedded as
+    base64 PNG data URIs, and every user-supplied string is HTML-escaped.
     """
-    if history:
-        curves = _img(_learning_curves_png(history), "learning curves")
-    else:
-        curves = _note("No training history was recorded.")
-    matrix = metrics.get("confusion_matrix")
-    confusion = (
-        _img(_confusion_png(matrix, labels), "confusion matrix")
-        if matrix
-        else _note("No confusion matrix.")
-    )
-    bins = metrics.get("reliability_bins")
-    reliability = (
-        _img(_reliability_png(bins), "reliability diagram")
-        if bins
-        else _note("No calibration data.")
+    body = "\n".join(
+        [
+            f"<h2>Summary</h2>\n{_summary_table(summary)}",
+            f"<h2>Headline metrics</h2>\n{_headline(metrics)}",
+            *_per_item_sections(metrics, labels),
+            *_figure_sections(metrics, labels, history),
+        ]
     )
     safe_title = html.escape(title)
     return f"""<!DOCTYPE html>
@@ -227,20 +270,7 @@ def render_report(
 </head>
 <body>
 <h1>{safe_title}</h1>
-<h2>Summary</h2>
-{_summary_table(summary)}
-<h2>Headline metrics</h2>
-{_headline(metrics)}
-<h2>Per-class scores</h2>
-{_per_class_table(metrics, labels)}
-<h2>Learning curves</h2>
-{curves}
-<h2>Confusion matrix</h2>
-<p>Rows are true labels, columns predicted labels.</p>
-{confusion}
-<h2>Reliability diagram</h2>
-<p>Bars show accuracy per confidence bin; a well-calibrated model follows the diagonal.</p>
-{reliability}
+{body}
 </body>
 </html>
 """

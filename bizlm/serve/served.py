@@ -17,6 +17,7 @@ from bizlm.serve.batcher import Job, MicroBatcher
 from bizlm.serve.errors import ApiError
 from bizlm.serve.observe import ServerMetrics
 from bizlm.serve.settings import ServeError, ServeSettings
+from bizlm.tasks.base import require_single_label
 
 BUNDLE_VERSION = "bundle"
 # A micro-batch runs as length-sorted forward passes of at most this many texts: concurrent
@@ -51,13 +52,14 @@ class LoadedModel:
 
 def load_bundle(path: Path) -> LoadedModel:
     """Load a bundle given directly on the command line."""
+    require_single_label(path, read_bundle_info(path), "serving")
     return LoadedModel(load(path), BUNDLE_VERSION)
 
 
 def load_version(version: ModelVersion) -> LoadedModel:
     """Load a registered version, refusing a bundle rewritten since it was registered."""
     path = Path(version.bundle)
-    read_bundle_info(path)
+    require_single_label(path, read_bundle_info(path), "serving")
     if bundle_fingerprint(path) != version.fingerprint:
         raise ServeError(
             f"{version.name} version {version.version}: the bundle at {path} changed after it "

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 
-Features = dict[str, list[int]]
+Features = dict[str, Any]  # input_ids, attention_mask, … and optionally labels
 
 
 class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
@@ -62,11 +63,17 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
 
 
 class PaddingCollator:
-    """Pad a list of tokenised examples to the longest one (or to ``max_length``)."""
+    """Pad a list of tokenised examples to the longest one (or to ``max_length``).
 
-    def __init__(self, pad_token_id: int, max_length: int | None = None) -> None:
+    With ``label_padding``, labels are per token (one per input id) and padded with it.
+    """
+
+    def __init__(
+        self, pad_token_id: int, max_length: int | None = None, label_padding: int | None = None
+    ) -> None:
         self.pad_token_id = pad_token_id
         self.max_length = max_length
+        self.label_padding = label_padding
 
     def __call__(self, examples: Sequence[Features]) -> dict[str, torch.Tensor]:
         width = self.max_length or max(len(e["input_ids"]) for e in examples)
@@ -78,7 +85,10 @@ class PaddingCollator:
             rows = [e[key] + [fill] * (width - len(e[key])) for e in examples]
             batch[key] = torch.tensor(rows, dtype=torch.long)
         if "labels" in examples[0]:
-            batch["labels"] = torch.tensor([e["labels"] for e in examples])
+            labels = [e["labels"] for e in examples]
+            if self.label_padding is not None:
+                labels = [row + [self.label_padding] * (width - len(row)) for row in labels]
+            batch["labels"] = torch.tensor(labels)
         return batch
 
 

@@ -31,6 +31,18 @@ LOG_EVERY = 10  # optimizer-independent: a history record every this many batche
 
 
 @dataclass
+class LoopHooks:
+    """Task- and method-specific parts of the loop; every one is optional."""
+
+    #: custom loss from (model, batch); default: the model's own loss
+    loss_function: Callable[[torch.nn.Module, dict[str, torch.Tensor]], torch.Tensor] | None = None
+    #: called after each optimizer step (AdaLoRA reallocates its ranks here)
+    on_optimizer_step: Callable[[torch.nn.Module, int], None] | None = None
+    #: padding value of per-token labels (tag tasks); None: one label per example
+    label_padding: int | None = None
+
+
+@dataclass
 class LoopResult:
     """What happened during training."""
 
@@ -49,15 +61,8 @@ class LoopResult:
         return self.samples_seen / self.train_seconds if self.train_seconds else 0.0
 
 
-def evaluate_split(
-    model: torch.nn.Module,
-    features: Sequence[Features],
-    labels: Sequence[int],
-    pad_id: int,
-    batch_size: int,
-) -> dict[str, float]:
-    """Loss, accuracy and macro-F1 on a labelled split."""
-    logits = batched_logits(model, features, pad_id, batch_size)
+def classification_scores(logits: np.ndarray, labels: Sequence[int]) -> dict[str, float]:
+    """Loss, accuracy and macro-F1 of single-label logits against gold label ids."""
     probs = softmax(logits)
     gold = np.asarray(labels)
     loss = float(-np.mean(np.log(probs[np.arange(len(gold)), gold] + 1e-12)))
@@ -70,6 +75,22 @@ def evaluate_split(
             f1_score(gold, predicted, labels=classes, average="macro", zero_division=0)
         ),
     }
+
+
+def classification_evaluator(
+    features: Sequence[Features], labels: Sequence[int], pad_id: int, batch_size: int
+) -> Callable[[torch.nn.Module], dict[str, float]]:
+    """Score a single-label classifier on fixed validation features."""
+
+    def evaluate(model: torch.nn.Module) -> dict[str, float]:
+        return classification_scores(batched_logits(model, features, pad_id, batch_size), labels)
+
+    return evaluate
+
+
+def chosen_metric(config: TrainConfig, task_default: str) -> str:
+    """The early-stopping metric: the recipe's, or the task's own when it says ``auto``."""
+    return task_default if config.early_stopping_metric == "auto" else config.early_stopping_metric
 
 
 def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -89,14 +110,19 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optim
 def train_loop(
     model: torch.nn.Module,
     train: Sequence[Features],
-    validation: Sequence[Features],
-    validation_labels: Sequence[int],
+    evaluate: Callable[[torch.nn.Module], dict[str, float]],
     pad_id: int,
     config: TrainConfig,
     reporter: Reporter,
-    on_optimizer_step: Callable[[torch.nn.Module, int], None] | None = None,
+    metric: str,
+    hooks: LoopHooks | None = None,
 ) -> LoopResult:
-    """Train ``model`` in place on ``train`` (features with a ``labels`` key); return the record."""
+    """Train ``model`` in place on ``train`` (features with a ``labels`` key); return the record.
+
+    ``evaluate`` scores the model on validation (a dict with ``loss`` and ``metric``); the
+    weights with the best ``metric`` are restored at the end.
+    """
+    hooks = hooks or LoopHooks()
     set_seed(config.seed)
     accelerator = Accelerator(gradient_accumulation_steps=config.gradient_accumulation_steps)
     sampler = LengthGroupedBatchSampler(
@@ -104,7 +130,9 @@ def train_loop(
     )
     fixed = config.max_length if config.padding == "max_length" else None
     loader = torch.utils.data.DataLoader(
-        list(train), batch_sampler=sampler, collate_fn=PaddingCollator(pad_id, fixed)
+        list(train),
+        batch_sampler=sampler,
+        collate_fn=PaddingCollator(pad_id, fixed, hooks.label_padding),
     )
     optimizer = _optimizer(model, config)
     steps_per_epoch = math.ceil(len(loader) / config.gradient_accumulation_steps)
@@ -126,15 +154,21 @@ def train_loop(
             started = time.perf_counter()
             for batch_index, batch in enumerate(loader):
                 with accelerator.accumulate(model):
-                    loss = model(**batch).loss
+                    loss = (
+                        hooks.loss_function(model, batch)
+                        if hooks.loss_function is not None
+                        else model(**batch).loss
+                    )
                     accelerator.backward(loss)
                     if accelerator.sync_gradients:
                         accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
                         result.optimizer_steps += 1
                     optimizer.step()
                     scheduler.step()
-                    if on_optimizer_step is not None and accelerator.sync_gradients:
-                        on_optimizer_step(accelerator.unwrap_model(model), result.optimizer_steps)
+                    if hooks.on_optimizer_step is not None and accelerator.sync_gradients:
+                        hooks.on_optimizer_step(
+                            accelerator.unwrap_model(model), result.optimizer_steps
+                        )
                     optimizer.zero_grad()
                 size = int(batch["labels"].shape[0])
                 result.samples_seen += size
@@ -156,25 +190,21 @@ def train_loop(
                     recent_losses.clear()
                 if (batch_index + 1) % eval_every == 0 or batch_index + 1 == len(loader):
                     result.train_seconds += time.perf_counter() - started
-                    scores = evaluate_split(
-                        model, validation, validation_labels, pad_id, config.eval_batch_size
-                    )
+                    scores = evaluate(accelerator.unwrap_model(model))
                     record = {
                         "step": step,
                         "epoch": step / len(loader),
                         **{f"val_{k}": v for k, v in scores.items()},
                     }
                     result.history.append(record)
-                    if _improved(scores, result.best, config.early_stopping_metric):
+                    if _improved(scores, result.best, metric):
                         result.best = record
                         best_state = _trainable_state(accelerator.unwrap_model(model))
                         stale = 0
                     else:
                         stale += 1
-                    reporter.note(
-                        f"step {step}: val loss {scores['loss']:.4f}  "
-                        f"accuracy {scores['accuracy']:.4f}  macro-F1 {scores['macro_f1']:.4f}"
-                    )
+                    shown = "  ".join(f"{k} {v:.4f}" for k, v in scores.items() if v is not None)
+                    reporter.note(f"step {step}: val {shown}")
                     started = time.perf_counter()
                     model.train()
                     patience = config.early_stopping_patience
@@ -198,7 +228,10 @@ def _improved(scores: dict[str, float], best: dict[str, Any] | None, metric: str
         return True
     if metric == "loss":
         return scores["loss"] < best["val_loss"]
-    return scores[metric] > best[f"val_{metric}"]
+    current, previous = scores.get(metric), best.get(f"val_{metric}")
+    if current is None:
+        return False
+    return previous is None or current > previous
 
 
 def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -12,20 +12,20 @@ from typing import Any
 
 import transformers
 from accelerate.utils import set_seed
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoTokenizer
 
 from bizlm import __version__
 from bizlm.backbones import resolve_model
 from bizlm.bundle import write_bundle
-from bizlm.data.columns import LabelledRows
 from bizlm.data.prepare import PreparedData, prepare_data
-from bizlm.evaluation import classification_metrics, render_model_card, write_report
-from bizlm.inference import tokenize
+from bizlm.errors import RecipeError
+from bizlm.evaluation import render_model_card, write_report
 from bizlm.methods import TrainingPlan, build_method, check_task, count_parameters
 from bizlm.predictor import Predictor
 from bizlm.recipe import Recipe, load_recipe
-from bizlm.training.batching import Features
-from bizlm.training.loop import LoopResult, train_loop
+from bizlm.tasks import Task, build_task
+from bizlm.tasks.rows import warn
+from bizlm.training.loop import LoopHooks, LoopResult, chosen_metric, train_loop
 from bizlm.training.progress import Reporter
 
 
@@ -43,18 +43,13 @@ class TrainResult:
         return bool(self.info["training"]["interrupted"])
 
 
-def _load_backbone(reference: str, labels: list[str]):
+def _load_backbone(reference: str, task: Task, labels: list[str]):
     location = resolve_model(reference)
     tokenizer = AutoTokenizer.from_pretrained(location)
     verbosity = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()  # the "newly initialised head" notice is expected
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            location,
-            num_labels=len(labels),
-            id2label=dict(enumerate(labels)),
-            label2id={label: i for i, label in enumerate(labels)},
-        )
+        model = task.auto_model.from_pretrained(location, **task.model_options(labels))
     finally:
         transformers.logging.set_verbosity(verbosity)
     if tokenizer.pad_token is None:
@@ -63,18 +58,22 @@ def _load_backbone(reference: str, labels: list[str]):
     return location, tokenizer, model
 
 
-def _features(tokenizer, rows: LabelledRows, labels: list[str], max_length: int) -> list[Features]:
-    index = {label: i for i, label in enumerate(labels)}
-    features = tokenize(tokenizer, rows.texts, max_length)
-    for feature, label in zip(features, rows.labels, strict=True):
-        feature["labels"] = index[str(label)]
-    return features
+def score_splits(task: Task, predictor: Predictor, data: PreparedData) -> dict[str, Any]:
+    """The task's metrics on validation, and on test when there is a test split."""
+    metrics = {"validation": task.score(predictor, data.splits["validation"])}
+    if "test" in data.splits and len(data.splits["test"]):
+        metrics["test"] = task.score(predictor, data.splits["test"])
+    return metrics
 
 
-def _score(predictor: Predictor, rows: LabelledRows, labels: list[str]) -> dict[str, Any]:
-    probabilities = predictor.predict_proba(rows.texts)
-    gold = [labels.index(str(label)) for label in rows.labels]
-    return classification_metrics(gold, probabilities, labels)
+def _early_stopping_metric(recipe: Recipe, task: Task) -> str:
+    metric = chosen_metric(recipe.train, task.primary_metric)
+    if metric not in task.validation_metrics:
+        raise RecipeError(
+            f"train.early_stopping_metric '{metric}' does not apply to task '{recipe.task.type}'.",
+            hint=f"Choose one of: auto, {', '.join(task.validation_metrics)}.",
+        )
+    return metric
 
 
 def _total_steps(examples: int, recipe: Recipe) -> int:
@@ -92,33 +91,40 @@ def train(
         recipe = load_recipe(recipe, overrides)
     reporter = reporter or Reporter()
     output = Path(recipe.output or "runs/model")
-    data = prepare_data(recipe)
-    set_seed(recipe.train.seed)  # the new head's initial weights depend on it
-    location, tokenizer, model = _load_backbone(recipe.model, data.labels)
+    task = build_task(recipe.task)
+    metric = _early_stopping_metric(recipe, task)
     method = build_method(recipe.method)
     check_task(type(method), recipe.task.type)
+    data = prepare_data(recipe, task)
+    set_seed(recipe.train.seed)  # the new head's initial weights depend on it
+    location, tokenizer, model = _load_backbone(recipe.model, task, data.labels)
+    max_length = recipe.train.max_length
+    for name, examples in data.splits.items():
+        note = task.length_note(tokenizer, examples, max_length)
+        if note:
+            warn(data.summary, f"{name} split: {note}")
+    train_features = task.features(tokenizer, data.splits["train"], data.labels, max_length)
     plan = TrainingPlan(
-        total_steps=_total_steps(len(data.splits["train"].texts), recipe), task=recipe.task.type
+        total_steps=_total_steps(len(train_features), recipe), task=recipe.task.type
     )
     trainable = method.prepare(model, plan)
     trainable_params, total_params = count_parameters(trainable)
     reporter.note(
         f"{recipe.method.name}: training {trainable_params:,} of {total_params:,} parameters "
-        f"({100 * trainable_params / total_params:.2f}%) on {len(data.splits['train'].texts):,} "
+        f"({100 * trainable_params / total_params:.2f}%) on {len(data.splits['train']):,} "
         "examples"
     )
-    max_length = recipe.train.max_length
-    train_features = _features(tokenizer, data.splits["train"], data.labels, max_length)
-    val_features = _features(tokenizer, data.splits["validation"], data.labels, max_length)
+    evaluate = task.evaluator(
+        tokenizer, data.splits["validation"], data.labels, max_length, recipe.train.eval_batch_size
+    )
+    hooks = LoopHooks(
+        loss_function=task.loss_function(),
+        on_optimizer_step=method.on_optimizer_step,
+        label_padding=task.label_padding,
+    )
+    pad_id = int(tokenizer.pad_token_id)
     loop = train_loop(
-        trainable,
-        train_features,
-        val_features,
-        [f["labels"] for f in val_features],
-        int(tokenizer.pad_token_id),
-        recipe.train,
-        reporter,
-        method.on_optimizer_step,
+        trainable, train_features, evaluate, pad_id, recipe.train, reporter, metric, hooks
     )
     with tempfile.TemporaryDirectory() as scratch:
         adapter_dir, model_dir = Path(scratch) / "adapter", Path(scratch) / "model"
@@ -127,18 +133,21 @@ def train(
         exported.save_pretrained(model_dir)
         tokenizer.save_pretrained(model_dir)
         served = exported if method.mergeable else method.load_adapter(exported, adapter_dir)
-        predictor = Predictor(served, tokenizer, data.labels, max_length)
-        metrics = {"validation": _score(predictor, data.splits["validation"], data.labels)}
-        if "test" in data.splits and data.splits["test"].texts:
-            metrics["test"] = _score(predictor, data.splits["test"], data.labels)
+        settings = {"recipe": recipe.resolved()}
+        predictor = task.predictor_class()(served, tokenizer, data.labels, max_length, settings)
+        calibration = task.calibrate(predictor, data.splits["validation"])
+        predictor.info["calibration"] = calibration
+        metrics = score_splits(task, predictor, data)
         info = _bundle_info(recipe, location, data, loop, metrics, trainable_params, total_params)
         info["merged"] = method.mergeable
+        if calibration:
+            info["calibration"] = calibration
 
         def write_contents(staging: Path) -> None:
             shutil.copytree(model_dir, staging / "model")
             if has_adapter:
                 shutil.copytree(adapter_dir, staging / "adapter")
-            _write_documents(staging, info, data, output.name)
+            write_documents(staging, info, data, output.name)
 
         write_bundle(output, info, write_contents)
     return TrainResult(bundle=output, metrics=info["metrics"], info=info)
@@ -209,7 +218,8 @@ def _card_data(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _write_documents(staging: Path, info: dict[str, Any], data: PreparedData, name: str) -> None:
+def write_documents(staging: Path, info: dict[str, Any], data: PreparedData, name: str) -> None:
+    """Write the bundle's report.html and MODEL_CARD.md into ``staging``."""
     training = info["training"]
     recipe = info["recipe"]
     summary = {

@@ -17,7 +17,7 @@ import bizlm
 from bizlm.data.prepare import prepare_data
 from bizlm.methods import METHODS, TrainingPlan, build_method, method_config_class
 from bizlm.recipe import TrainConfig, load_recipe
-from bizlm.training.loop import train_loop
+from bizlm.training.loop import LoopHooks, classification_evaluator, train_loop
 from bizlm.training.progress import Reporter
 from tests.conftest import make_rows, write_csv
 
@@ -67,16 +67,9 @@ def test_only_the_intended_parameters_change(name: str, tiny_model_dir: Path) ->
     config = TrainConfig(
         epochs=2, batch_size=12, learning_rate=1e-2, warmup_ratio=0, early_stopping_patience=None
     )
-    train_loop(
-        trainable,
-        features,
-        features[:12],
-        [f["labels"] for f in features[:12]],
-        0,
-        config,
-        Reporter(),
-        method.on_optimizer_step,
-    )
+    evaluate = classification_evaluator(features[:12], [f["labels"] for f in features[:12]], 0, 12)
+    hooks = LoopHooks(on_optimizer_step=method.on_optimizer_step)
+    train_loop(trainable, features, evaluate, 0, config, Reporter(), "macro_f1", hooks)
     changed = {n for n, p in trainable.named_parameters() if not torch.equal(before[n], p)}
     trained = {n for n, p in trainable.named_parameters() if p.requires_grad}
     assert changed, "training changed nothing"
@@ -111,7 +104,10 @@ def test_saved_artifacts_reproduce_the_trained_model(
     test_split = prepare_data(load_recipe(tiny_recipe)).splits["test"]
     test_file = write_csv(
         tmp_path / "test.csv",
-        [{"text": t, "label": y} for t, y in zip(test_split.texts, test_split.labels, strict=True)],
+        [
+            {"text": t, "label": y}
+            for t, y in zip(test_split.texts, test_split.targets, strict=True)
+        ],
     )
     rescored = bizlm.evaluate(bundle, test_file)
     assert rescored["log_loss"] == pytest.approx(result.metrics["log_loss"], abs=1e-5)

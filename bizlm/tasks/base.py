@@ -1,0 +1,209 @@
+"""The contract every task type follows (classify, tag, score) and the registry that holds them.
+
+A task knows how to read its examples from a file, which label space they imply, how to turn
+them into model features, how to score a model on them, and which predictor serves it. The
+training run, evaluation and prediction only talk to this interface.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+
+from bizlm.data.splits import stratified_split
+from bizlm.errors import BizlmError, RecipeError
+from bizlm.inference import count_truncated
+from bizlm.training.batching import Features
+
+if TYPE_CHECKING:
+    from bizlm.predictor import Predictor
+    from bizlm.recipe import TaskConfig
+
+
+@dataclass
+class Examples:
+    """Equal-length columns of one split: input texts, targets, source lines, task extras.
+
+    ``targets`` holds a label (classify), a list of labels (multi-label), a number (score) or
+    a list of BIO tags (tag). ``extras`` holds optional columns such as ``text_pair``,
+    ``group``, ``words`` and ``offsets``; every column is subset together.
+    """
+
+    texts: list[str]
+    targets: list[Any]
+    line_numbers: list[int]
+    extras: dict[str, list[Any]] = field(default_factory=dict)
+    skipped: dict[str, list[int]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, indices: list[int]) -> Examples:
+        """The examples at ``indices``, in that order (skipped rows stay with the source)."""
+        return Examples(
+            texts=[self.texts[i] for i in indices],
+            targets=[self.targets[i] for i in indices],
+            line_numbers=[self.line_numbers[i] for i in indices],
+            extras={name: [values[i] for i in indices] for name, values in self.extras.items()},
+        )
+
+    def column(self, name: str) -> list[Any] | None:
+        """An extra column, or None when the split has none."""
+        return self.extras.get(name)
+
+
+Evaluator = Callable[[torch.nn.Module], dict[str, float]]
+SplitIndices = dict[str, list[int]]
+LossFunction = Callable[[torch.nn.Module, dict[str, torch.Tensor]], torch.Tensor]
+
+
+class Task(ABC):
+    """One task type. Subclasses register themselves with :func:`register_task`."""
+
+    #: the ``transformers`` Auto class of the task model
+    auto_model: ClassVar[Any]
+    #: validation scores that may pick the best checkpoint (train.early_stopping_metric)
+    validation_metrics: ClassVar[tuple[str, ...]]
+    #: padding value of token-level labels in a batch (None: one label per example)
+    label_padding: ClassVar[int | None] = None
+
+    def __init__(self, config: TaskConfig) -> None:
+        self.config = config
+
+    @property
+    @abstractmethod
+    def primary_metric(self) -> str:
+        """Validation metric that picks the best checkpoint when the recipe says ``auto``."""
+
+    @abstractmethod
+    def read(self, path: Path, encoding: str, summary: dict[str, Any]) -> Examples:
+        """Read one file into examples, recording what was skipped in ``summary``."""
+
+    def strata(self, examples: Examples) -> list[str]:
+        """Keys the train/validation/test split is stratified on (one per example)."""
+        return [""] * len(examples)
+
+    @abstractmethod
+    def label_space(self, splits: dict[str, Examples]) -> list[str]:
+        """The model's output labels; refuses labels in other splits that training never saw."""
+
+    def check_labels(self, examples: Examples, labels: list[str], where: str, known: str) -> None:
+        """Refuse a target outside ``labels`` (``known`` says where they came from).
+
+        Tasks without a label set (score) accept every target.
+        """
+        return None
+
+    def describe_labels(self, splits: dict[str, Examples], labels: list[str]) -> dict[str, Any]:
+        """Counts of each label per split, for the bundle and the model card."""
+        return {}
+
+    def model_options(self, labels: list[str]) -> dict[str, Any]:
+        """Keyword arguments for ``auto_model.from_pretrained`` (head size, label names)."""
+        return {
+            "num_labels": len(labels),
+            "id2label": dict(enumerate(labels)),
+            "label2id": {label: i for i, label in enumerate(labels)},
+        }
+
+    @abstractmethod
+    def features(
+        self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int
+    ) -> list[Features]:
+        """Tokenised examples with a ``labels`` entry each, ready for the training loop."""
+
+    @abstractmethod
+    def evaluator(
+        self,
+        tokenizer: Any,
+        examples: Examples,
+        labels: list[str],
+        max_length: int,
+        batch_size: int,
+    ) -> Evaluator:
+        """A function scoring a model on validation examples: loss plus the task's metrics."""
+
+    def length_note(self, tokenizer: Any, examples: Examples, max_length: int) -> str | None:
+        """A sentence about inputs longer than ``max_length`` (cut or windowed), or None."""
+        pairs = examples.column("text_pair")
+        cut = count_truncated(tokenizer, examples.texts, max_length, pairs)
+        if not cut:
+            return None
+        return (
+            f"{cut} of {len(examples)} texts are longer than train.max_length={max_length} "
+            "tokens and are cut to it; raise train.max_length to keep more of them."
+        )
+
+    def split(self, examples: Examples, fractions: dict[str, float], seed: int) -> SplitIndices:
+        """Seeded split of one file into named parts (stratified on :meth:`strata`)."""
+        return stratified_split(self.strata(examples), fractions, seed)
+
+    def loss_function(self) -> LossFunction | None:
+        """A custom training loss; None: the model's own loss for its labels."""
+        return None
+
+    @abstractmethod
+    def predictor_class(self) -> type[Predictor]:
+        """The predictor that serves this task's bundles."""
+
+    def calibrate(self, predictor: Predictor, validation: Examples) -> dict[str, Any]:
+        """Fit post-training settings on validation (e.g. thresholds); saved in the bundle."""
+        return {}
+
+    @abstractmethod
+    def score(self, predictor: Predictor, examples: Examples) -> dict[str, Any]:
+        """The full metrics of a trained predictor on labelled examples."""
+
+
+TASKS: dict[str, type[Task]] = {}
+
+
+def register_task(*names: str) -> Callable[[type[Task]], type[Task]]:
+    """Class decorator: serve the given task variants (e.g. ``classify``) with the class."""
+
+    def register(cls: type[Task]) -> type[Task]:
+        for name in names:
+            TASKS[name] = cls
+        return cls
+
+    return register
+
+
+def variant(config: TaskConfig) -> str:
+    """Registry key of a task config: its type, with ``/multi_label`` for multi-label classify."""
+    return f"{config.type}/multi_label" if config.multi_label else config.type
+
+
+def build_task(config: TaskConfig) -> Task:
+    """The task object for a validated task config."""
+    key = variant(config)
+    if key not in TASKS:
+        raise RecipeError(
+            f"Task '{key}' is not available.", hint=f"Known tasks: {', '.join(sorted(TASKS))}."
+        )
+    return TASKS[key](config)
+
+
+def task_from_info(info: dict[str, Any]) -> Task:
+    """The task of a saved bundle, from the recipe recorded in its ``bizlm.json``."""
+    from bizlm.recipe import TaskConfig
+
+    return build_task(TaskConfig.model_validate(info.get("recipe", {}).get("task", {})))
+
+
+def require_single_label(path: Path, info: dict[str, Any], purpose: str) -> None:
+    """Refuse a bundle that is not a single-label classifier, for features built on class
+    probabilities (``purpose`` names the feature, e.g. "serving")."""
+    task = info.get("recipe", {}).get("task", {})
+    if task.get("type", "classify") == "classify" and not task.get("multi_label"):
+        return
+    kind = "multi-label classify" if task.get("multi_label") else str(task.get("type"))
+    raise BizlmError(
+        f"Bundle '{path}' is a {kind} model; {purpose} supports single-label classify bundles.",
+        hint="Predict with `bizlm predict` or bizlm.load(path).predict(texts).",
+    )

@@ -1,0 +1,208 @@
+"""``classify``: one label per text (softmax head), or several (``multi_label``, sigmoid head)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification
+
+from bizlm.data.splits import unseen_labels
+from bizlm.errors import DataError
+from bizlm.evaluation.metrics import classification_metrics
+from bizlm.evaluation.task_metrics import multilabel_metrics, tune_thresholds
+from bizlm.inference import batched_logits, sigmoid, tokenize
+from bizlm.predictor import MultiLabelPredictor, Predictor
+from bizlm.tasks.base import Evaluator, Examples, Task, register_task
+from bizlm.tasks.rows import read_rows
+from bizlm.training.batching import Features
+from bizlm.training.loop import classification_evaluator
+
+
+class _TextClassification(Task):
+    """What single- and multi-label classification share: rows, pairs, features."""
+
+    auto_model = AutoModelForSequenceClassification
+
+    def read(self, path: Path, encoding: str, summary: dict[str, Any]) -> Examples:
+        """Rows with a text and a label (and a ``text_pair`` when the task names one)."""
+        return read_rows(path, encoding, self.config, summary)[1]
+
+    def _tokenize(self, tokenizer: Any, examples: Examples, max_length: int) -> list[Features]:
+        return tokenize(tokenizer, examples.texts, max_length, examples.column("text_pair"))
+
+    def _check_known(self, splits: dict[str, Examples], labels: list[str]) -> None:
+        known = "task.labels" if self.config.labels else "the training data"
+        for name, examples in splits.items():
+            where = "training data" if name == "train" else f"the {name} split"
+            self.check_labels(examples, labels, where, known)
+
+    def check_labels(self, examples: Examples, labels: list[str], where: str, known: str) -> None:
+        """Refuse a label outside ``labels``, naming its line."""
+        for targets, line in zip(examples.targets, examples.line_numbers, strict=True):
+            unknown = unseen_labels(labels, self._as_list(targets))
+            if unknown:
+                raise DataError(
+                    f"Label '{unknown[0]}' in {where} (line {line}) never appears in {known}"
+                    f" ({', '.join(labels)}).",
+                    hint="Add examples of it to the training file, list it in task.labels, "
+                    "or remove those rows.",
+                )
+
+    @staticmethod
+    def _as_list(target: Any) -> list[str]:
+        return list(target) if isinstance(target, list) else [str(target)]
+
+    def describe_labels(self, splits: dict[str, Examples], labels: list[str]) -> dict[str, Any]:
+        """How many examples of each label every split holds."""
+        distribution = {}
+        for name, examples in splits.items():
+            counts = Counter(x for t in examples.targets for x in self._as_list(t))
+            distribution[name] = {label: counts.get(label, 0) for label in labels}
+        return distribution
+
+
+@register_task("classify")
+class ClassifyTask(_TextClassification):
+    """One label per text: softmax head, cross-entropy loss, macro-F1 picks the checkpoint."""
+
+    primary_metric = "macro_f1"
+    validation_metrics = ("loss", "accuracy", "macro_f1")
+
+    def strata(self, examples: Examples) -> list[str]:
+        """Stratify splits on the label."""
+        return [str(target) for target in examples.targets]
+
+    def label_space(self, splits: dict[str, Examples]) -> list[str]:
+        """``task.labels``, or the sorted labels of the training split; at least two."""
+        seen = sorted({str(t) for t in splits["train"].targets})
+        labels = list(self.config.labels) if self.config.labels else seen
+        self._check_known(splits, labels)
+        if len(seen) < 2:
+            raise DataError(
+                f"The training data has only {len(seen)} distinct label(s).",
+                hint="A classifier needs examples of at least two labels.",
+            )
+        return labels
+
+    def features(
+        self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int
+    ) -> list[Features]:
+        """Token ids plus the label's index."""
+        index = {label: i for i, label in enumerate(labels)}
+        features = self._tokenize(tokenizer, examples, max_length)
+        for feature, target in zip(features, examples.targets, strict=True):
+            feature["labels"] = index[str(target)]
+        return features
+
+    def evaluator(
+        self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int, batch: int
+    ) -> Evaluator:
+        """Loss, accuracy and macro-F1 on validation."""
+        features = self.features(tokenizer, examples, labels, max_length)
+        gold = [f["labels"] for f in features]
+        return classification_evaluator(features, gold, int(tokenizer.pad_token_id or 0), batch)
+
+    def predictor_class(self) -> type[Predictor]:
+        """Label with probabilities."""
+        return Predictor
+
+    def score(self, predictor: Predictor, examples: Examples) -> dict[str, Any]:
+        """Accuracy, F1s, per-class scores, confusion matrix and calibration."""
+        probabilities = predictor.predict_proba(examples.texts, pairs=examples.column("text_pair"))
+        gold = [predictor.labels.index(str(t)) for t in examples.targets]
+        return classification_metrics(gold, probabilities, predictor.labels)
+
+
+@register_task("classify/multi_label")
+class MultiLabelTask(_TextClassification):
+    """Any number of labels per text: sigmoid head, per-label thresholds tuned on validation."""
+
+    primary_metric = "micro_f1"
+    validation_metrics = ("loss", "micro_f1", "macro_f1")
+
+    def read(self, path: Path, encoding: str, summary: dict[str, Any]) -> Examples:
+        """Rows whose label cell is a list, or one string of labels split on the delimiter."""
+        rows, examples = read_rows(path, encoding, self.config, summary)
+        label_column = self.config.label_column
+        examples.targets = [self._parse(row.get(label_column)) for row in rows.rows]
+        return examples
+
+    def _parse(self, cell: Any) -> list[str]:
+        values = cell if isinstance(cell, list) else str(cell).split(self.config.label_delimiter)
+        return sorted({str(v).strip() for v in values if str(v).strip()})
+
+    def strata(self, examples: Examples) -> list[str]:
+        """Stratify on each text's first label (texts with none form their own group)."""
+        return [targets[0] if targets else "" for targets in examples.targets]
+
+    def label_space(self, splits: dict[str, Examples]) -> list[str]:
+        """``task.labels``, or every label seen in training, sorted."""
+        seen = sorted({x for targets in splits["train"].targets for x in targets})
+        labels = list(self.config.labels) if self.config.labels else seen
+        if not labels:
+            raise DataError(
+                "The training data carries no labels at all.",
+                hint=f"Check task.label_column and task.label_delimiter "
+                f"('{self.config.label_delimiter}').",
+            )
+        self._check_known(splits, labels)
+        return labels
+
+    def model_options(self, labels: list[str]) -> dict[str, Any]:
+        """A sigmoid head: one independent yes/no output per label."""
+        return {**super().model_options(labels), "problem_type": "multi_label_classification"}
+
+    def features(
+        self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int
+    ) -> list[Features]:
+        """Token ids plus a 0/1 vector over the labels."""
+        features = self._tokenize(tokenizer, examples, max_length)
+        for feature, targets in zip(features, examples.targets, strict=True):
+            feature["labels"] = [float(label in targets) for label in labels]
+        return features
+
+    def evaluator(
+        self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int, batch: int
+    ) -> Evaluator:
+        """Binary cross-entropy, micro/macro-F1 and subset accuracy at threshold 0.5."""
+        features = self.features(tokenizer, examples, labels, max_length)
+        gold = np.asarray([f["labels"] for f in features])
+        pad_id = int(tokenizer.pad_token_id or 0)
+
+        def evaluate(model: torch.nn.Module) -> dict[str, float]:
+            logits = batched_logits(model, features, pad_id, batch)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                torch.from_numpy(logits), torch.from_numpy(gold).float()
+            )
+            scores = multilabel_metrics(gold, sigmoid(logits), labels, [0.5] * len(labels))
+            keys = ("micro_f1", "macro_f1", "subset_accuracy")
+            return {"loss": float(loss), **{k: scores[k] for k in keys}}
+
+        return evaluate
+
+    def predictor_class(self) -> type[Predictor]:
+        """Labels above their thresholds, with probabilities."""
+        return MultiLabelPredictor
+
+    def calibrate(self, predictor: Predictor, validation: Examples) -> dict[str, Any]:
+        """Per-label thresholds that maximise each label's F1 on validation."""
+        probabilities = predictor.predict_proba(
+            validation.texts, pairs=validation.column("text_pair")
+        )
+        gold = self._multi_hot(validation, predictor.labels)
+        return {"thresholds": [float(t) for t in tune_thresholds(gold, probabilities)]}
+
+    def score(self, predictor: Predictor, examples: Examples) -> dict[str, Any]:
+        """Micro/macro-F1, subset accuracy and per-label scores at the tuned thresholds."""
+        probabilities = predictor.predict_proba(examples.texts, pairs=examples.column("text_pair"))
+        gold = self._multi_hot(examples, predictor.labels)
+        thresholds = getattr(predictor, "thresholds", [0.5] * len(predictor.labels))
+        return multilabel_metrics(gold, probabilities, predictor.labels, thresholds)
+
+    @staticmethod
+    def _multi_hot(examples: Examples, labels: list[str]) -> np.ndarray:
+        return np.asarray([[float(x in t) for x in labels] for t in examples.targets])
