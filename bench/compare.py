@@ -26,7 +26,7 @@ METHODS = ["full", "lora", "adalora", "ia3", "prefix", "bitfit", "head"]
 BUDGETS = {  # recipe, overrides: same for every method
     "airline-tweets": (
         "recipes/airline-lora.yaml",
-        ["data.max_train_examples=800", "train.epochs=2"],
+        ["data.max_train_examples=800", "data.max_validation_examples=400", "train.epochs=2"],
     ),
     "bbc-news": (
         "recipes/bbc-lora.yaml",
