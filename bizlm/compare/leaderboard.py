@@ -6,8 +6,7 @@ import statistics
 from typing import Any
 
 COLUMNS = (
-    "macro_f1",
-    "accuracy",
+    "score",
     "trainable_parameters",
     "train_seconds",
     "samples_per_s",
@@ -16,6 +15,8 @@ COLUMNS = (
     "bundle_bytes",
     "p50_latency_ms",
 )
+OPTIONAL_COLUMNS = ("macro_f1", "accuracy")  # classification scores, kept beside ``score``
+SCORE_NAMES = {"macro_f1": "macro-F1", "micro_f1": "micro-F1", "f1": "entity F1"}
 
 
 def summarise(method: str, runs: list[dict[str, Any]], errors: list[str]) -> dict[str, Any]:
@@ -23,26 +24,34 @@ def summarise(method: str, runs: list[dict[str, Any]], errors: list[str]) -> dic
     row: dict[str, Any] = {"method": method, "seeds": len(runs), "errors": errors}
     if not runs:
         return row
-    for column in COLUMNS:
+    present = [c for c in OPTIONAL_COLUMNS if all(c in run for run in runs)]
+    for column in (*COLUMNS, *present):
         values = [float(run[column]) for run in runs]
         row[column] = statistics.fmean(values)
         row[f"{column}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
     row["total_parameters"] = runs[0]["total_parameters"]
     row["trainable_pct"] = 100 * row["trainable_parameters"] / row["total_parameters"]
     row["artifact"] = runs[0]["artifact"]
+    row["score_name"] = runs[0]["score_name"]
     return row
 
 
+def score_label(rows: list[dict[str, Any]]) -> str:
+    """How the leaderboard's score is called, e.g. ``macro-F1`` or ``entity F1``."""
+    name = next((r["score_name"] for r in rows if "score_name" in r), "score")
+    return SCORE_NAMES.get(name, name)
+
+
 def mark_pareto(rows: list[dict[str, Any]]) -> None:
-    """Flag rows that no other row beats on both macro-F1 (higher) and trainable parameters
+    """Flag rows that no other row beats on both score (higher) and trainable parameters
     (fewer) at once."""
-    scored = [r for r in rows if "macro_f1" in r]
+    scored = [r for r in rows if "score" in r]
     for row in rows:
         row["pareto"] = row in scored and not any(
-            other["macro_f1"] >= row["macro_f1"]
+            other["score"] >= row["score"]
             and other["trainable_parameters"] <= row["trainable_parameters"]
             and (
-                other["macro_f1"] > row["macro_f1"]
+                other["score"] > row["score"]
                 or other["trainable_parameters"] < row["trainable_parameters"]
             )
             for other in scored
@@ -50,23 +59,23 @@ def mark_pareto(rows: list[dict[str, Any]]) -> None:
 
 
 def to_markdown(rows: list[dict[str, Any]], title: str) -> str:
-    """The leaderboard as a markdown table (best macro-F1 first, failures last)."""
+    """The leaderboard as a markdown table (best score first, failures last)."""
     lines = [
         f"# {title}",
         "",
-        "| method | macro-F1 | trainable | train s | samples/s | peak RSS MB | artifact MB "
-        "| p50 ms | Pareto |",
+        f"| method | {score_label(rows)} | trainable | train s | samples/s | peak RSS MB "
+        "| artifact MB | p50 ms | Pareto |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    ordered = sorted(rows, key=lambda r: -r.get("macro_f1", -1.0))
+    ordered = sorted(rows, key=lambda r: -r.get("score", -1.0))
     for row in ordered:
-        if "macro_f1" not in row:
+        if "score" not in row:
             lines.append(
                 f"| {row['method']} | failed: {'; '.join(row['errors'])[:120]} | | | | | | | |"
             )
             continue
         lines.append(
-            f"| {row['method']} | {100 * row['macro_f1']:.2f} ± {100 * row['macro_f1_std']:.2f} "
+            f"| {row['method']} | {100 * row['score']:.2f} ± {100 * row['score_std']:.2f} "
             f"| {row['trainable_parameters']:,.0f} ({row['trainable_pct']:.2f}%) "
             f"| {row['train_seconds']:.0f} | {row['samples_per_s']:.1f} "
             f"| {row['peak_rss_mb']:.0f} | {row['artifact_bytes'] / 2**20:.2f} "
@@ -76,30 +85,30 @@ def to_markdown(rows: list[dict[str, Any]], title: str) -> str:
 
 
 def scatter_png(rows: list[dict[str, Any]], path: str, title: str) -> None:
-    """Macro-F1 against trainable parameters (log scale), Pareto-best methods highlighted."""
+    """Score against trainable parameters (log scale), Pareto-best methods highlighted."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(7, 4.5))
     axes = figure.subplots()
-    for row in (r for r in rows if "macro_f1" in r):
+    for row in (r for r in rows if "score" in r):
         colour = "tab:red" if row["pareto"] else "tab:blue"
         axes.errorbar(
             row["trainable_parameters"],
-            100 * row["macro_f1"],
-            yerr=100 * row["macro_f1_std"],
+            100 * row["score"],
+            yerr=100 * row["score_std"],
             fmt="o",
             color=colour,
         )
         axes.annotate(
             row["method"],
-            (row["trainable_parameters"], 100 * row["macro_f1"]),
+            (row["trainable_parameters"], 100 * row["score"]),
             textcoords="offset points",
             xytext=(5, 4),
             fontsize=8,
         )
     axes.set_xscale("log")
     axes.set_xlabel("trainable parameters (log scale)")
-    axes.set_ylabel("macro-F1 (points)")
+    axes.set_ylabel(f"{score_label(rows)} (points)")
     axes.set_title(title)
     axes.grid(alpha=0.3)
     figure.tight_layout()

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.atomic import atomic_write_text
-from bizlm.compare.leaderboard import mark_pareto, scatter_png, summarise, to_markdown
+from bizlm.compare.leaderboard import (
+    mark_pareto,
+    scatter_png,
+    score_label,
+    summarise,
+    to_markdown,
+)
 from bizlm.methods import method_class
 from bizlm.recipe import load_recipe
 from bizlm.training.progress import Reporter
@@ -64,7 +70,8 @@ def compare(
                 reporter.advance(1)
             row = summarise(name, runs, errors)
             rows.append(row)
-            score = f"macro-F1 {100 * row['macro_f1']:.2f}" if runs else f"failed: {errors[0]}"
+            label = score_label([row])
+            score = f"{label} {100 * row['score']:.2f}" if runs else f"failed: {errors[0]}"
             reporter.note(f"{name}: {score}")
     finally:
         reporter.stop()

@@ -36,16 +36,20 @@ def measure(recipe: str, overrides: list[str]) -> dict[str, Any]:
     import bizlm
     from bizlm.data.prepare import prepare_data
     from bizlm.recipe import load_recipe
+    from bizlm.tasks import build_task
 
-    result = bizlm.train(recipe, overrides)
+    loaded = load_recipe(recipe, overrides)
+    primary = build_task(loaded.task).primary_metric
+    result = bizlm.train(loaded)
     bundle = Path(result.bundle)
     training = result.info["training"]
     artifact = bundle / "adapter" if (bundle / "adapter").is_dir() else bundle / "model"
-    held_out = prepare_data(load_recipe(recipe, overrides)).splits
+    held_out = prepare_data(loaded).splits
     texts = (held_out.get("test") or held_out["validation"]).texts[:30]
     return {
-        "macro_f1": result.metrics["macro_f1"],
-        "accuracy": result.metrics["accuracy"],
+        "score": result.metrics[primary],
+        "score_name": primary,
+        **{k: result.metrics[k] for k in ("macro_f1", "accuracy") if k in result.metrics},
         "trainable_parameters": training["trainable_parameters"],
         "total_parameters": training["total_parameters"],
         "train_seconds": training["train_seconds"],

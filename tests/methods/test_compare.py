@@ -39,6 +39,7 @@ def test_leaderboard_reports_each_method_and_keeps_going_after_a_failure(
     assert "unknown key 'method.r'" in rows["full"]["errors"][0]  # full takes no rank
     lora = rows["lora"]
     assert 0 <= lora["macro_f1"] <= 1 and lora["trainable_parameters"] > 0
+    assert lora["score"] == lora["macro_f1"] and lora["score_name"] == "macro_f1"
     assert lora["artifact"] == "adapter" and lora["artifact_bytes"] < lora["bundle_bytes"]
     assert lora["p50_latency_ms"] > 0 and lora["peak_rss_mb"] > 0
     for name in ("leaderboard.md", "leaderboard.json", "leaderboard.png"):
@@ -58,9 +59,9 @@ def test_unknown_method_is_refused_before_training(
 
 def test_pareto_marks_only_undominated_methods() -> None:
     rows = [
-        {"method": "a", "macro_f1": 0.9, "trainable_parameters": 100},
-        {"method": "b", "macro_f1": 0.8, "trainable_parameters": 10},
-        {"method": "c", "macro_f1": 0.7, "trainable_parameters": 50},
+        {"method": "a", "score": 0.9, "trainable_parameters": 100},
+        {"method": "b", "score": 0.8, "trainable_parameters": 10},
+        {"method": "c", "score": 0.7, "trainable_parameters": 50},
         {"method": "d", "errors": ["boom"]},
     ]
     mark_pareto(rows)
@@ -87,3 +88,15 @@ def test_target_modules_that_match_nothing_list_the_real_ones(tiny_recipe: dict)
     with pytest.raises(RecipeError, match="'q_proj' matches no module") as caught:
         bizlm.train(tiny_recipe)
     assert "query" in str(caught.value)
+
+
+def test_compare_ranks_a_tagging_recipe_by_entity_f1(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from bizlm.compare.run import compare
+    from tests.tasks.conftest import tag_config
+
+    recipe = tmp_path / "tag.yaml"
+    recipe.write_text(yaml.safe_dump(tag_config(tiny_model_dir, tmp_path, sentences=60, epochs=1)))
+    board = compare(str(recipe), ["head", "lora"], 1, tmp_path / "board")
+    assert {row["score_name"] for row in board["rows"]} == {"f1"}
+    assert all("accuracy" not in row and 0 <= row["score"] <= 1 for row in board["rows"])
+    assert "| method | entity F1 |" in (tmp_path / "board" / "leaderboard.md").read_text()
