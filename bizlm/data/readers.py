@@ -52,7 +52,7 @@ def read_table(
     if fmt == "parquet":
         table = _read_parquet(path, source)
     else:
-        text = _decode(path.read_bytes(), source, encoding)
+        text = decode_text(path.read_bytes(), source, encoding)
         if fmt == "jsonl":
             table = _read_jsonl(text, source)
         elif fmt == "json":
@@ -134,7 +134,8 @@ def _check_file(path: Path, source: str) -> None:
         )
 
 
-def _decode(raw: bytes, source: str, encoding: str) -> str:
+def decode_text(raw: bytes, source: str, encoding: str) -> str:
+    """Decode a file's bytes, or raise a DataError naming the line, column and bad bytes."""
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bizlm.data.readers import _decode
+from bizlm.data.readers import decode_text
 from bizlm.data.tags import Mode, spans_to_bio, to_bio
 from bizlm.data.words import is_cjk, split_words
 from bizlm.errors import DataError
@@ -96,7 +96,7 @@ def read_tagged(
             f"Tagged data file '{source}' {what}.",
             hint=f"Check the path; relative paths start from the current folder {Path.cwd()}.",
         )
-    text = _decode(path.read_bytes(), source, encoding)
+    text = decode_text(path.read_bytes(), source, encoding)
     if path.suffix.lower() in JSON_SUFFIXES:
         columns = (tokens_column, tags_column, text_column, spans_column)
         sentences = _parse_json_lines(text, source, mode, columns)
