@@ -35,22 +35,47 @@ def _emit_json(payload: Any) -> None:
 
 @app.command()
 def train(
-    recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")],
+    recipe: Annotated[
+        Path | None, typer.Argument(help="Recipe YAML file (optional with --resume).")
+    ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override: a.b=value.")] = None,
     output: Annotated[Path | None, typer.Option(help="Bundle directory to write.")] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="RUN_DIR",
+            help="Continue the run writing this bundle folder from its latest checkpoint "
+            "(RUN_DIR.checkpoints/); without RECIPE, the run's own recipe is used.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Train the model a recipe describes and write its bundle."""
+    from bizlm.errors import RecipeError
     from bizlm.recipe import load_recipe
+    from bizlm.training.checkpoints import recipe_from_checkpoint
     from bizlm.training.progress import Reporter, RichReporter
     from bizlm.training.run import train as run_training
 
     overrides = list(set_ or [])
     if output is not None:
         overrides.append(f"output={output}")
-    loaded = load_recipe(recipe, overrides)
-    result = run_training(loaded, reporter=Reporter() if quiet or as_json else RichReporter(err))
+    if recipe is None and resume is None:
+        raise RecipeError(
+            "No recipe given.",
+            hint="Run 'bizlm train RECIPE.yaml', or 'bizlm train --resume RUN_DIR' to continue "
+            "a run that wrote checkpoints.",
+        )
+    if recipe is None:
+        loaded = recipe_from_checkpoint(resume, overrides)
+    else:
+        loaded = load_recipe(recipe, overrides)
+    result = run_training(
+        loaded,
+        reporter=Reporter() if quiet or as_json else RichReporter(err),
+        resume=resume or False,
+    )
     metrics = result.metrics
     if as_json:
         _emit_json(

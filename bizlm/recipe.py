@@ -25,6 +25,7 @@ from pydantic import (
 
 from bizlm.errors import RecipeError
 from bizlm.methods import MethodConfig, method_config_class
+from bizlm.training.regularise_config import RegulariseConfig, check_regularise
 
 
 class Section(BaseModel):
@@ -178,6 +179,15 @@ class TrainConfig(Section):
         "longest", description="Pad each batch to its longest text, or always to max_length."
     )
     seed: int = 42
+    checkpoint_every: int | None = Field(
+        None,
+        ge=1,
+        description="Write a resumable checkpoint to <output>.checkpoints/ every this many "
+        "optimizer steps (bizlm train --resume continues from the latest); null: never.",
+    )
+    keep_checkpoints: int = Field(
+        2, ge=1, description="Checkpoints kept: the last this many, plus the best one."
+    )
 
 
 class Recipe(Section):
@@ -190,6 +200,7 @@ class Recipe(Section):
         default_factory=lambda: method_config_class("full")()
     )
     train: TrainConfig = Field(default_factory=TrainConfig)
+    regularise: RegulariseConfig = Field(default_factory=RegulariseConfig)
     output: Path | None = Field(None, description="Bundle directory; default runs/<recipe name>.")
 
     @field_validator("method", mode="before")
@@ -201,6 +212,11 @@ class Recipe(Section):
             name = value.get("name", "full")
             return method_config_class(name).model_validate(value)
         return value
+
+    @model_validator(mode="after")
+    def _regularise_fits_task(self) -> Recipe:
+        check_regularise(self.regularise, self.task)
+        return self
 
     def resolved(self) -> dict[str, Any]:
         """The recipe with every default filled in, as plain JSON-ready data."""

@@ -25,6 +25,7 @@ from transformers import get_linear_schedule_with_warmup
 from bizlm.inference import batched_logits, softmax
 from bizlm.recipe import TrainConfig
 from bizlm.training.batching import Features, LengthGroupedBatchSampler, PaddingCollator
+from bizlm.training.checkpoints import Checkpointer
 from bizlm.training.progress import Reporter
 
 LOG_EVERY = 10  # optimizer-independent: a history record every this many batches
@@ -40,6 +41,11 @@ class LoopHooks:
     on_optimizer_step: Callable[[torch.nn.Module, int], None] | None = None
     #: padding value of per-token labels (tag tasks); None: one label per example
     label_padding: int | None = None
+    #: called after each backward pass with (model, batch, backward) to add adversarial gradients
+    adversary: (
+        Callable[[torch.nn.Module, dict[str, torch.Tensor], Callable[[torch.Tensor], None]], None]
+        | None
+    ) = None
 
 
 @dataclass
@@ -116,6 +122,7 @@ def train_loop(
     reporter: Reporter,
     metric: str,
     hooks: LoopHooks | None = None,
+    checkpointer: Checkpointer | None = None,
 ) -> LoopResult:
     """Train ``model`` in place on ``train`` (features with a ``labels`` key); return the record.
 
@@ -143,16 +150,19 @@ def train_loop(
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     result = LoopResult()
     eval_every = max(1, len(loader) // config.evaluations_per_epoch)
-    best_state: dict[str, torch.Tensor] | None = None
-    stale = 0
-    recent_losses: list[float] = []  # training loss averaged over the steps since the last log
+    checkpointer = checkpointer or Checkpointer()
+    resumed = checkpointer.restore(accelerator.unwrap_model(model), optimizer, scheduler, result)
+    best_state, stale = resumed.best_state, resumed.stale
+    recent_losses = resumed.recent_losses  # mean training loss of the steps since the last log
     reporter.start("train", len(loader) * config.epochs)
+    if resumed.batches_done:
+        reporter.advance(resumed.batches_done)
     try:
-        for epoch in range(config.epochs):
+        for epoch in range(resumed.epoch, config.epochs):
             sampler.set_epoch(epoch)
             model.train()
             started = time.perf_counter()
-            for batch_index, batch in enumerate(loader):
+            for batch_index, batch in checkpointer.batches(loader, epoch):
                 with accelerator.accumulate(model):
                     loss = (
                         hooks.loss_function(model, batch)
@@ -160,6 +170,8 @@ def train_loop(
                         else model(**batch).loss
                     )
                     accelerator.backward(loss)
+                    if hooks.adversary is not None:
+                        hooks.adversary(model, batch, accelerator.backward)
                     if accelerator.sync_gradients:
                         accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
                         result.optimizer_steps += 1
@@ -211,6 +223,9 @@ def train_loop(
                     if patience is not None and stale >= patience:
                         result.stopped_early = True
                         break
+                checkpointer.maybe_save(
+                    result, epoch, batch_index + 1, best_state, stale, recent_losses
+                )
             if result.stopped_early:
                 break
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ from transformers import AutoTokenizer
 from bizlm import __version__
 from bizlm.backbones import resolve_model
 from bizlm.bundle import write_bundle
+from bizlm.data.augment import augment_examples
 from bizlm.data.prepare import PreparedData, prepare_data
 from bizlm.errors import RecipeError
 from bizlm.evaluation import render_model_card, write_report
@@ -25,8 +26,10 @@ from bizlm.predictor import Predictor
 from bizlm.recipe import Recipe, load_recipe
 from bizlm.tasks import Task, build_task
 from bizlm.tasks.rows import warn
+from bizlm.training.checkpoints import open_checkpoints
 from bizlm.training.loop import LoopHooks, LoopResult, chosen_metric, train_loop
 from bizlm.training.progress import Reporter
+from bizlm.training.regularise import build_regularisation
 
 
 @dataclass
@@ -85,8 +88,13 @@ def train(
     recipe: Recipe | str | Path | dict[str, Any],
     overrides: list[str] | tuple[str, ...] = (),
     reporter: Reporter | None = None,
+    resume: bool | str | Path = False,
 ) -> TrainResult:
-    """Train the model a recipe describes and write its bundle; return where and how well."""
+    """Train the model a recipe describes and write its bundle; return where and how well.
+
+    ``resume``: continue from the latest checkpoint of ``output`` (True) or of a given run
+    folder, ``.checkpoints`` folder or ``step-<N>`` folder (a path); see ``train.checkpoint_every``.
+    """
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides)
     reporter = reporter or Reporter()
@@ -96,6 +104,9 @@ def train(
     method = build_method(recipe.method)
     check_task(type(method), recipe.task.type)
     data = prepare_data(recipe, task)
+    checkpointer = open_checkpoints(recipe, output, data.summary, resume)
+    if checkpointer.source is not None:
+        reporter.note(f"resuming from {checkpointer.source}")
     set_seed(recipe.train.seed)  # the new head's initial weights depend on it
     location, tokenizer, model = _load_backbone(recipe.model, task, data.labels)
     max_length = recipe.train.max_length
@@ -103,7 +114,11 @@ def train(
         note = task.length_note(tokenizer, examples, max_length)
         if note:
             warn(data.summary, f"{name} split: {note}")
-    train_features = task.features(tokenizer, data.splits["train"], data.labels, max_length)
+    regularise = recipe.regularise
+    train_split = augment_examples(
+        data.splits["train"], regularise.augment, regularise.augment_rate, recipe.train.seed
+    )
+    train_features = task.features(tokenizer, train_split, data.labels, max_length)
     plan = TrainingPlan(
         total_steps=_total_steps(len(train_features), recipe), task=recipe.task.type
     )
@@ -117,14 +132,26 @@ def train(
     evaluate = task.evaluator(
         tokenizer, data.splits["validation"], data.labels, max_length, recipe.train.eval_batch_size
     )
+    regularisation = build_regularisation(
+        regularise, recipe.task, task.loss_function(), data.splits["train"], data.labels
+    )
     hooks = LoopHooks(
-        loss_function=task.loss_function(),
+        loss_function=regularisation.loss_function,
         on_optimizer_step=method.on_optimizer_step,
         label_padding=task.label_padding,
+        adversary=regularisation.adversary,
     )
     pad_id = int(tokenizer.pad_token_id)
     loop = train_loop(
-        trainable, train_features, evaluate, pad_id, recipe.train, reporter, metric, hooks
+        trainable,
+        train_features,
+        evaluate,
+        pad_id,
+        recipe.train,
+        reporter,
+        metric,
+        hooks,
+        checkpointer,
     )
     with tempfile.TemporaryDirectory() as scratch:
         adapter_dir, model_dir = Path(scratch) / "adapter", Path(scratch) / "model"
