@@ -49,6 +49,14 @@ def train(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Train in this many processes on this machine (at most one per GPU, or per CPU "
+            "core without GPUs); train.batch_size is then per process.",
+        ),
+    ] = 1,
     as_json: JsonOption = False,
 ) -> None:
     """Train the model a recipe describes and write its bundle."""
@@ -71,11 +79,16 @@ def train(
         loaded = recipe_from_checkpoint(resume, overrides)
     else:
         loaded = load_recipe(recipe, overrides)
-    result = run_training(
-        loaded,
-        reporter=Reporter() if quiet or as_json else RichReporter(err),
-        resume=resume or False,
-    )
+    if processes > 1:
+        from bizlm.training.launch import launch_training
+
+        result = launch_training(loaded, processes, resume or False, quiet=quiet or as_json)
+    else:
+        result = run_training(
+            loaded,
+            reporter=Reporter() if quiet or as_json else RichReporter(err),
+            resume=resume or False,
+        )
     metrics = result.metrics
     if as_json:
         _emit_json(
@@ -295,6 +308,13 @@ app.command("distill")(distill)
 app.command("bench")(bench)
 # --- end compression ---
 
+# --- experiment tracking and search: runs, tune ---
+from bizlm.runs_commands import runs_app, tune  # noqa: E402
+
+app.add_typer(runs_app, name="runs")
+app.command("tune")(tune)
+# --- end experiment tracking and search ---
+
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (user errors: 2; interrupted training: 130)."""
@@ -306,19 +326,21 @@ def run(argv: list[str] | None = None) -> int:
         handlers=[RichHandler(console=err, show_time=False, show_path=False)],
     )
     try:
-        app(args=argv, standalone_mode=False, prog_name="bizlm")
+        code = app(args=argv, standalone_mode=False, prog_name="bizlm")
     except BizlmError as exc:
         err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except (click.ClickException, typer.TyperException) as exc:  # typer bundles its own click
         exc.show(file=sys.stderr)
         return 2
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
         err.print("interrupted")
         return 130
-    return 0
+    if code == 130:  # typer answers Ctrl-C with this exit code instead of raising
+        err.print("interrupted")
+    return code if isinstance(code, int) else 0
 
 
 def main() -> None:

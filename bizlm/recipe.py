@@ -26,6 +26,8 @@ from pydantic import (
 from bizlm.errors import RecipeError
 from bizlm.methods import MethodConfig, method_config_class
 from bizlm.training.regularise_config import RegulariseConfig, check_regularise
+from bizlm.training.track_config import TrackConfig
+from bizlm.training.tune_space import TuneSpace
 
 
 class Section(BaseModel):
@@ -155,7 +157,12 @@ class TrainConfig(Section):
     """Optimisation and schedule."""
 
     epochs: int = Field(3, ge=1, le=1000)
-    batch_size: int = Field(32, ge=1, le=65536)
+    batch_size: int = Field(
+        32,
+        ge=1,
+        le=65536,
+        description="Examples per batch; with N processes, per process (N times this in all).",
+    )
     eval_batch_size: int = Field(64, ge=1, le=65536)
     learning_rate: float = Field(5e-5, gt=0, lt=1)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
@@ -188,6 +195,14 @@ class TrainConfig(Section):
     keep_checkpoints: int = Field(
         2, ge=1, description="Checkpoints kept: the last this many, plus the best one."
     )
+    mixed_precision: Literal["no", "bf16", "fp16"] = Field(
+        "no",
+        description="Compute in bfloat16 (CPU or GPU) or float16 (GPU only) where safe; "
+        "weights and optimizer stay float32.",
+    )
+    gradient_checkpointing: bool = Field(
+        False, description="Recompute activations in the backward pass: less memory, more time."
+    )
 
 
 class Recipe(Section):
@@ -201,6 +216,8 @@ class Recipe(Section):
     )
     train: TrainConfig = Field(default_factory=TrainConfig)
     regularise: RegulariseConfig = Field(default_factory=RegulariseConfig)
+    track: TrackConfig = Field(default_factory=TrackConfig)
+    tune: TuneSpace | None = Field(None, description="Search space of `bizlm tune`.")
     output: Path | None = Field(None, description="Bundle directory; default runs/<recipe name>.")
 
     @field_validator("method", mode="before")

@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from bizlm.atomic import atomic_directory
 from bizlm.errors import BundleError, DataError, RecipeError
 from bizlm.recipe import Recipe, load_recipe
+from bizlm.training.distributed import gather_from_processes, is_main_process, own_entry
 
 if TYPE_CHECKING:
     from bizlm.training.loop import LoopResult
@@ -194,7 +195,7 @@ class Checkpointer:
         states = torch.load(self.source / "states.pt", weights_only=True)
         optimizer.load_state_dict(states["optimizer"])
         scheduler.load_state_dict(states["scheduler"])
-        self._rng = states["rng"]
+        self._rng = own_entry(states["rng"], self.source)  # one entry per training process
         for name in LOOP_FIELDS:
             setattr(result, name, meta[name])
         best = self.source / "best.safetensors"
@@ -247,6 +248,9 @@ class Checkpointer:
         assert self._objects is not None, "restore() binds the model before the first save"
         model, optimizer, scheduler = self._objects
         self._last_saved = steps
+        random_states = gather_from_processes(_rng_state())  # in every process, in their order
+        if not is_main_process():  # the main process alone writes
+            return
         if not self._cleared:  # a fresh run replaces an older run's checkpoints
             shutil.rmtree(self.folder, ignore_errors=True)
             self._cleared = True
@@ -267,7 +271,7 @@ class Checkpointer:
             if best_state is not None:
                 save_file(_plain(best_state), staging / "best.safetensors")
             states = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
-            torch.save({**states, "rng": _rng_state()}, staging / "states.pt")
+            torch.save({**states, "rng": random_states}, staging / "states.pt")
             (staging / META).write_text(json.dumps(meta, indent=1, default=float), encoding="utf-8")
         old = [p for p in _steps(self.folder)[: -self.keep] if _read_meta(p)["batch_step"] != best]
         for path in old + list(self.folder.glob(".step-*")):  # and those a kill left half-written

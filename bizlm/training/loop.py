@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from accelerate import Accelerator
 from accelerate.utils import set_seed
 from sklearn.metrics import accuracy_score, f1_score
 from transformers import get_linear_schedule_with_warmup
@@ -26,6 +25,7 @@ from bizlm.inference import batched_logits, softmax
 from bizlm.recipe import TrainConfig
 from bizlm.training.batching import Features, LengthGroupedBatchSampler, PaddingCollator
 from bizlm.training.checkpoints import Checkpointer
+from bizlm.training.distributed import evaluate_on_main, make_accelerator
 from bizlm.training.progress import Reporter
 
 LOG_EVERY = 10  # optimizer-independent: a history record every this many batches
@@ -46,6 +46,8 @@ class LoopHooks:
         Callable[[torch.nn.Module, dict[str, torch.Tensor], Callable[[torch.Tensor], None]], None]
         | None
     ) = None
+    #: called with every record added to the history (trackers log it; a search may prune here)
+    on_log: Callable[[dict[str, Any]], None] | None = None
 
 
 @dataclass
@@ -60,6 +62,7 @@ class LoopResult:
     samples_seen: int = 0
     optimizer_steps: int = 0
     peak_rss_mb: float = 0.0
+    processes: int = 1
 
     @property
     def samples_per_s(self) -> float:
@@ -131,9 +134,12 @@ def train_loop(
     """
     hooks = hooks or LoopHooks()
     set_seed(config.seed)
-    accelerator = Accelerator(gradient_accumulation_steps=config.gradient_accumulation_steps)
-    sampler = LengthGroupedBatchSampler(
-        [len(f["input_ids"]) for f in train], config.batch_size, config.seed, config.group_by_length
+    accelerator = make_accelerator(config)
+    sampler = LengthGroupedBatchSampler(  # batches of all processes; each process takes its slice
+        [len(f["input_ids"]) for f in train],
+        config.batch_size * accelerator.num_processes,
+        config.seed,
+        config.group_by_length,
     )
     fixed = config.max_length if config.padding == "max_length" else None
     loader = torch.utils.data.DataLoader(
@@ -148,7 +154,7 @@ def train_loop(
         optimizer, int(config.warmup_ratio * total_steps), total_steps
     )
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
-    result = LoopResult()
+    result = LoopResult(processes=accelerator.num_processes)
     eval_every = max(1, len(loader) // config.evaluations_per_epoch)
     checkpointer = checkpointer or Checkpointer()
     resumed = checkpointer.restore(accelerator.unwrap_model(model), optimizer, scheduler, result)
@@ -182,33 +188,35 @@ def train_loop(
                             accelerator.unwrap_model(model), result.optimizer_steps
                         )
                     optimizer.zero_grad()
-                size = int(batch["labels"].shape[0])
+                size = int(batch["labels"].shape[0]) * accelerator.num_processes  # all processes
                 result.samples_seen += size
                 elapsed = time.perf_counter() - started
                 rate = result.samples_seen / (result.train_seconds + elapsed)
-                recent_losses.append(loss.item())
+                recent_losses.append(accelerator.reduce(loss.detach(), "mean").item())
                 smoothed = sum(recent_losses) / len(recent_losses)
                 reporter.advance(1, loss=smoothed, samples_per_s=rate)
                 step = epoch * len(loader) + batch_index + 1
                 if (batch_index + 1) % LOG_EVERY == 0 or batch_index == 0:
-                    result.history.append(
+                    _record(
+                        result,
+                        hooks,
                         {
                             "step": step,
                             "epoch": step / len(loader),
                             "train_loss": smoothed,
                             "learning_rate": float(scheduler.get_last_lr()[0]),
-                        }
+                        },
                     )
                     recent_losses.clear()
                 if (batch_index + 1) % eval_every == 0 or batch_index + 1 == len(loader):
                     result.train_seconds += time.perf_counter() - started
-                    scores = evaluate(accelerator.unwrap_model(model))
+                    scores = evaluate_on_main(evaluate, accelerator.unwrap_model(model))
                     record = {
                         "step": step,
                         "epoch": step / len(loader),
                         **{f"val_{k}": v for k, v in scores.items()},
                     }
-                    result.history.append(record)
+                    _record(result, hooks, record)
                     if _improved(scores, result.best, metric):
                         result.best = record
                         best_state = _trainable_state(accelerator.unwrap_model(model))
@@ -232,10 +240,18 @@ def train_loop(
         result.interrupted = True
     finally:
         reporter.stop()
+    # plain float32 forward again (no autocast wrapper) for the scoring and export that follow
+    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
     if best_state is not None:
-        accelerator.unwrap_model(model).load_state_dict(best_state, strict=False)
+        model.load_state_dict(best_state, strict=False)
     result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def _record(result: LoopResult, hooks: LoopHooks, record: dict[str, Any]) -> None:
+    result.history.append(record)
+    if hooks.on_log is not None:
+        hooks.on_log(record)
 
 
 def _improved(scores: dict[str, float], best: dict[str, Any] | None, metric: str) -> bool:

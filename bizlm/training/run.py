@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,22 +15,23 @@ import transformers
 from accelerate.utils import set_seed
 from transformers import AutoTokenizer
 
-from bizlm import __version__
 from bizlm.backbones import resolve_model
-from bizlm.bundle import write_bundle
+from bizlm.bundle import read_bundle_info, write_bundle
 from bizlm.data.augment import augment_examples
 from bizlm.data.prepare import PreparedData, prepare_data
 from bizlm.errors import RecipeError
-from bizlm.evaluation import render_model_card, write_report
 from bizlm.methods import TrainingPlan, build_method, check_task, count_parameters
 from bizlm.predictor import Predictor
 from bizlm.recipe import Recipe, load_recipe
 from bizlm.tasks import Task, build_task
 from bizlm.tasks.rows import warn
+from bizlm.training import distributed
 from bizlm.training.checkpoints import open_checkpoints
+from bizlm.training.documents import headline_metrics, training_record, write_documents
 from bizlm.training.loop import LoopHooks, LoopResult, chosen_metric, train_loop
 from bizlm.training.progress import Reporter
 from bizlm.training.regularise import build_regularisation
+from bizlm.training.tracking import Observer, open_tracker
 
 
 @dataclass
@@ -89,26 +91,33 @@ def train(
     overrides: list[str] | tuple[str, ...] = (),
     reporter: Reporter | None = None,
     resume: bool | str | Path = False,
+    observers: Sequence[Observer] = (),
 ) -> TrainResult:
     """Train the model a recipe describes and write its bundle; return where and how well.
 
     ``resume``: continue from the latest checkpoint of ``output`` (True) or of a given run
     folder, ``.checkpoints`` folder or ``step-<N>`` folder (a path); see ``train.checkpoint_every``.
+    ``observers`` see every history record as it is logged (see ``track:`` for the trackers).
     """
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides)
-    reporter = reporter or Reporter()
+    distributed.check_setup(recipe.train)  # before any slow work
+    reporter = distributed.reporter_for_process(reporter or Reporter())
     output = Path(recipe.output or "runs/model")
     task = build_task(recipe.task)
     metric = _early_stopping_metric(recipe, task)
     method = build_method(recipe.method)
     check_task(type(method), recipe.task.type)
-    data = prepare_data(recipe, task)
+    with distributed.main_process_first():  # one process fills the caches, the others read
+        data = prepare_data(recipe, task)
     checkpointer = open_checkpoints(recipe, output, data.summary, resume)
     if checkpointer.source is not None:
         reporter.note(f"resuming from {checkpointer.source}")
     set_seed(recipe.train.seed)  # the new head's initial weights depend on it
-    location, tokenizer, model = _load_backbone(recipe.model, task, data.labels)
+    with distributed.main_process_first():
+        location, tokenizer, model = _load_backbone(recipe.model, task, data.labels)
+    if recipe.train.gradient_checkpointing:  # before a method wraps the model
+        distributed.enable_gradient_checkpointing(model, recipe.model)
     max_length = recipe.train.max_length
     for name, examples in data.splits.items():
         note = task.length_note(tokenizer, examples, max_length)
@@ -135,11 +144,13 @@ def train(
     regularisation = build_regularisation(
         regularise, recipe.task, task.loss_function(), data.splits["train"], data.labels
     )
+    tracker = open_tracker(recipe.resolved(), recipe.track, output, observers)
     hooks = LoopHooks(
         loss_function=regularisation.loss_function,
         on_optimizer_step=method.on_optimizer_step,
         label_padding=task.label_padding,
         adversary=regularisation.adversary,
+        on_log=tracker.on_log,
     )
     pad_id = int(tokenizer.pad_token_id)
     loop = train_loop(
@@ -153,6 +164,10 @@ def train(
         hooks,
         checkpointer,
     )
+    if not distributed.is_main_process():  # the main process scores and writes the bundle
+        distributed.wait_for_everyone()
+        info = read_bundle_info(output)
+        return TrainResult(bundle=output, metrics=info["metrics"], info=info)
     with tempfile.TemporaryDirectory() as scratch:
         adapter_dir, model_dir = Path(scratch) / "adapter", Path(scratch) / "model"
         has_adapter = method.save_adapter(trainable, adapter_dir)
@@ -177,6 +192,8 @@ def train(
             write_documents(staging, info, data, output.name)
 
         write_bundle(output, info, write_contents)
+    distributed.wait_for_everyone()  # now the other processes may read it
+    tracker.finish(output, info)
     return TrainResult(bundle=output, metrics=info["metrics"], info=info)
 
 
@@ -200,87 +217,3 @@ def _bundle_info(
         "metrics": headline_metrics(metrics),
         "training": training_record(loop, trainable_params, total_params),
     }
-
-
-def headline_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The bundle's headline scores: test when there is a test split, else validation."""
-    headline = metrics.get("test") or metrics["validation"]
-    return {
-        **headline,
-        "evaluated_on": "test" if "test" in metrics else "validation",
-        "validation": metrics["validation"],
-    }
-
-
-def training_record(loop: LoopResult, trainable_params: int, total_params: int) -> dict[str, Any]:
-    """What the bundle records about a finished training loop."""
-    return {
-        "history": loop.history,
-        "best": loop.best,
-        "stopped_early": loop.stopped_early,
-        "interrupted": loop.interrupted,
-        "train_seconds": round(loop.train_seconds, 2),
-        "samples_per_s": round(loop.samples_per_s, 2),
-        "optimizer_steps": loop.optimizer_steps,
-        "peak_rss_mb": round(loop.peak_rss_mb, 1),
-        "trainable_parameters": trainable_params,
-        "total_parameters": total_params,
-    }
-
-
-def _card_data(summary: dict[str, Any]) -> dict[str, Any]:
-    """The data description in the shape the model card reads."""
-    catalog = summary.get("catalog")
-    files = summary.get("files", {})
-    return {
-        "source": f"bizlm catalog dataset '{catalog['name']}' ({catalog['package']}=="
-        f"{catalog['version']})"
-        if catalog
-        else "user files",
-        "files": [f"{path} (sha256 {entry['sha256'][:16]}…)" for path, entry in files.items()],
-        "counts": summary.get("counts", {}),
-        "label_distribution": summary.get("label_distribution", {}),
-        "licence": catalog.get("licence") if catalog else None,
-        "rows_skipped": sum(sum(entry["skipped"].values()) for entry in files.values()),
-    }
-
-
-def write_documents(staging: Path, info: dict[str, Any], data: PreparedData, name: str) -> None:
-    """Write the bundle's report.html and MODEL_CARD.md into ``staging``."""
-    training = info["training"]
-    recipe = info["recipe"]
-    summary = {
-        "backbone": recipe["model"],
-        "method": recipe["method"]["name"],
-        "task": info["task"],
-        "trainable parameters": f"{training['trainable_parameters']:,} of "
-        f"{training['total_parameters']:,}",
-        "train time (s)": training["train_seconds"],
-        "train samples/s": training["samples_per_s"],
-        "evaluated on": info["metrics"]["evaluated_on"],
-        "interrupted": training["interrupted"],
-    }
-    write_report(
-        staging / "report.html",
-        title=f"bizlm report: {name}",
-        metrics=info["metrics"],
-        labels=data.labels,
-        history=training["history"],
-        summary=summary,
-    )
-    card_summary = {
-        "backbone": f"{recipe['model']} ({info['backbone']['location']})",
-        "method": recipe["method"]["name"],
-        "task": info["task"],
-        "trainable_params": training["trainable_parameters"],
-        "total_params": training["total_parameters"],
-        "bizlm_version": info.get("versions", {}).get("bizlm", __version__),
-    }
-    card = render_model_card(
-        name=name,
-        summary=card_summary,
-        labels=data.labels,
-        metrics=info["metrics"],
-        data=_card_data(data.summary),
-    )
-    (staging / "MODEL_CARD.md").write_text(card, encoding="utf-8")

@@ -146,3 +146,7 @@ def test_bundle_directory_that_is_not_a_bundle(tmp_path, capsys) -> None:
 
 def test_predict_needs_texts_or_an_input_file(tmp_path, capsys) -> None:
     fails_with(capsys, ["predict", str(tmp_path)], "Give texts as arguments or --input FILE")
+
+
+def test_option_out_of_range_is_a_usage_error_not_a_traceback(capsys) -> None:
+    fails_with(capsys, ["predict", "runs/none", "hello", "--batch-size", "0"], "--batch-size")
