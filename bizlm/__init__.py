@@ -7,6 +7,7 @@ The Python API mirrors the command line::
     model = bizlm.load(result.bundle)
     model.predict(["Shares in the bank fell 5% after the profit warning"])
     bizlm.evaluate(result.bundle, "test.jsonl")
+    bizlm.update(result.bundle, "new.jsonl", "runs/bbc-2", strategy="replay")
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "evaluate", "load", "load_recipe", "train"]
+__all__ = ["__version__", "evaluate", "load", "load_recipe", "train", "update"]
 
 if TYPE_CHECKING:
+    from bizlm.continual.update import update
     from bizlm.evaluation.evaluate_bundle import evaluate
     from bizlm.predictor import load
     from bizlm.recipe import load_recipe
@@ -27,6 +29,7 @@ _LAZY = {
     "load": "bizlm.predictor",
     "load_recipe": "bizlm.recipe",
     "train": "bizlm.training.run",
+    "update": "bizlm.continual.update",
 }
 
 

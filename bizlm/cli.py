@@ -316,6 +316,14 @@ app.command("tune")(tune)
 # --- end experiment tracking and search ---
 
 
+# --- continual learning: update, data stream ---
+from bizlm.continual.commands import stream, update  # noqa: E402
+
+app.command("update")(update)
+data_app.command("stream")(stream)
+# --- end continual learning ---
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (user errors: 2; interrupted training: 130)."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bars are enough

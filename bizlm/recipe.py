@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from bizlm.continual.config import ContinualConfig
 from bizlm.errors import RecipeError
 from bizlm.methods import MethodConfig, method_config_class
 from bizlm.training.regularise_config import RegulariseConfig, check_regularise
@@ -52,7 +53,9 @@ class TaskConfig(Section):
         "label", description="Gold label (classify), gold number (score) or, for tag, the spans."
     )
     labels: list[str] | None = Field(
-        None, description="Fixed label list and order; default: labels seen in training, sorted."
+        None,
+        description="Fixed label list and order; default: labels seen in training, sorted. A "
+        "single label is allowed for the first stage of a class-incremental stream.",
     )
     multi_label: bool = Field(False, description="classify: each text may carry several labels.")
     label_delimiter: str = Field(
@@ -97,13 +100,6 @@ class TaskConfig(Section):
             raise ValueError("text_pair_column applies to types classify and score, not tag")
         if self.labels is not None and self.type == "score":
             raise ValueError("labels do not apply to type score (it predicts a number)")
-        if (
-            self.labels is not None
-            and len(self.labels) < 2
-            and self.type == "classify"
-            and not self.multi_label
-        ):
-            raise ValueError("give at least two labels")
         return self
 
 
@@ -218,6 +214,9 @@ class Recipe(Section):
     regularise: RegulariseConfig = Field(default_factory=RegulariseConfig)
     track: TrackConfig = Field(default_factory=TrackConfig)
     tune: TuneSpace | None = Field(None, description="Search space of `bizlm tune`.")
+    continual: ContinualConfig = Field(
+        default_factory=ContinualConfig, description="How `bizlm update` avoids forgetting."
+    )
     output: Path | None = Field(None, description="Bundle directory; default runs/<recipe name>.")
 
     @field_validator("method", mode="before")

@@ -47,7 +47,7 @@ def test_set_overrides_parse_values_as_yaml() -> None:
         (BASE, ["method.r=4"], "unknown key 'method.r'"),
         ({"data": {}}, [], "exactly one of data.catalog or data.train"),
         (BASE, ["data.split.train=0.5"], "must sum to 1"),
-        (BASE, ["task.labels=[a]"], "at least two labels"),
+        (BASE, ["task.labels=[]"], "at least one label"),
         (BASE, ["mdoel=default"], "Did you mean 'model'?"),
         (BASE, ["train.padding=auto"], "'longest' or 'max_length'"),
     ],

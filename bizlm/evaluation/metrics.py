@@ -14,7 +14,6 @@ from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
     f1_score,
-    log_loss,
     precision_recall_fscore_support,
 )
 
@@ -43,6 +42,13 @@ def _validate(y_true: Sequence[int], probabilities: np.ndarray) -> tuple[np.ndar
     if not np.allclose(sums, 1.0, atol=1e-3):
         raise ValueError("probability rows must sum to 1: pass softmax outputs, not logits")
     return y, probs / sums  # removes float32 rounding so log_loss does not warn
+
+
+def log_loss(gold: np.ndarray, probs: np.ndarray) -> float:
+    """Mean negative log-probability of the gold label (clipped at 1e-15); defined for any
+    number of labels, one included (a one-label stream stage)."""
+    chosen = probs[np.arange(len(gold)), gold]
+    return float(np.mean(-np.log(np.clip(chosen, 1e-15, 1.0))))
 
 
 def reliability_bins(
@@ -139,6 +145,6 @@ def classification_metrics(
         },
         "confusion_matrix": confusion_matrix(y, y_pred, labels=ids).astype(int).tolist(),
         "ece": _ece_from_bins(bins),
-        "log_loss": float(log_loss(y, probs, labels=ids)),
+        "log_loss": log_loss(y, probs),
         "reliability_bins": bins,
     }

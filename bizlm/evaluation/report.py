@@ -57,14 +57,16 @@ def _plain(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def _new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """A matplotlib figure of the given size in inches, laid out to fit its labels."""
     # Figure needs no pyplot backend; imported here so importing bizlm.evaluation stays light.
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
-def _png_data_uri(fig: Figure) -> str:
+def png_data_uri(fig: Figure) -> str:
+    """The figure as an embeddable ``data:image/png`` URI."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -87,7 +89,7 @@ def _score_series(history: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def _learning_curves_png(history: Sequence[dict[str, Any]]) -> str:
-    fig = _new_figure(10, 3.8)
+    fig = new_figure(10, 3.8)
     loss_ax, score_ax = fig.subplots(1, 2)
     scores = _score_series(history)
     panels = ((loss_ax, _LOSS_SERIES, "Loss"), (score_ax, scores, "Validation score"))
@@ -105,13 +107,13 @@ def _learning_curves_png(history: Sequence[dict[str, Any]]) -> str:
             ax.legend()
         else:
             ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
-    return _png_data_uri(fig)
+    return png_data_uri(fig)
 
 
 def _confusion_png(matrix: Sequence[Sequence[int]], labels: Sequence[str]) -> str:
     k = len(labels)
     side = min(max(4.0, 0.45 * k + 2.5), 30.0)
-    fig = _new_figure(side + 1, side)
+    fig = new_figure(side + 1, side)
     ax = fig.subplots()
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, shrink=0.8)
@@ -127,11 +129,11 @@ def _confusion_png(matrix: Sequence[Sequence[int]], labels: Sequence[str]) -> st
             if count or k <= _ANNOTATE_ALL_CELLS_UP_TO:
                 colour = "white" if peak and count > peak / 2 else "black"
                 ax.text(j, i, str(count), ha="center", va="center", color=colour, fontsize=fontsize)
-    return _png_data_uri(fig)
+    return png_data_uri(fig)
 
 
 def _reliability_png(bins: Sequence[dict[str, Any]]) -> str:
-    fig = _new_figure(5, 4.5)
+    fig = new_figure(5, 4.5)
     ax = fig.subplots()
     filled = [b for b in bins if b["count"]]
     ax.bar(
@@ -155,7 +157,7 @@ def _reliability_png(bins: Sequence[dict[str, Any]]) -> str:
     ax.set_xlabel("confidence")
     ax.set_ylabel("accuracy")
     ax.legend(loc="upper left")
-    return _png_data_uri(fig)
+    return png_data_uri(fig)
 
 
 def _note(text: str) -> str:
@@ -240,6 +242,7 @@ def render_report(
     labels: Sequence[str],
     history: Sequence[dict[str, Any]],
     summary: dict[str, Any],
+    extra_sections: Sequence[str] = (),
 ) -> str:
     """Render a self-contained HTML evaluation report for any task.
 
@@ -251,6 +254,7 @@ def render_report(
     list of training-log records (``step``, ``epoch``, ``train_loss``, ``val_loss`` and any
     ``val_<metric>``); ``summary`` is shown as a key/value table. Pictures are embedded as
     base64 PNG data URIs, and every user-supplied string is HTML-escaped.
+    ``extra_sections`` are ready HTML fragments appended at the end (already escaped).
     """
     body = "\n".join(
         [
@@ -258,6 +262,7 @@ def render_report(
             f"<h2>Headline metrics</h2>\n{_headline(metrics)}",
             *_per_item_sections(metrics, labels),
             *_figure_sections(metrics, labels, history),
+            *extra_sections,
         ]
     )
     safe_title = html.escape(title)

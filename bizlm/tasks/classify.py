@@ -16,7 +16,7 @@ from bizlm.evaluation.metrics import classification_metrics
 from bizlm.evaluation.task_metrics import multilabel_metrics, tune_thresholds
 from bizlm.inference import batched_logits, sigmoid, tokenize
 from bizlm.predictor import MultiLabelPredictor, Predictor
-from bizlm.tasks.base import Evaluator, Examples, Task, register_task
+from bizlm.tasks.base import Evaluator, Examples, LossFunction, Task, register_task
 from bizlm.tasks.rows import read_rows
 from bizlm.training.batching import Features
 from bizlm.training.loop import classification_evaluator
@@ -77,14 +77,20 @@ class ClassifyTask(_TextClassification):
         return [str(target) for target in examples.targets]
 
     def label_space(self, splits: dict[str, Examples]) -> list[str]:
-        """``task.labels``, or the sorted labels of the training split; at least two."""
+        """``task.labels``, or the sorted labels of the training split (at least two).
+
+        A training split with one label is accepted only when ``task.labels`` declares the
+        label list: the first stage of a class-incremental stream (``bizlm update`` adds the
+        next labels) may know one label.
+        """
         seen = sorted({str(t) for t in splits["train"].targets})
         labels = list(self.config.labels) if self.config.labels else seen
         self._check_known(splits, labels)
-        if len(seen) < 2:
+        if len(seen) < 2 and not self.config.labels:
             raise DataError(
                 f"The training data has only {len(seen)} distinct label(s).",
-                hint="A classifier needs examples of at least two labels.",
+                hint="A classifier needs examples of at least two labels (the first stage of a "
+                "class-incremental stream may declare its one label in task.labels).",
             )
         return labels
 
@@ -105,6 +111,13 @@ class ClassifyTask(_TextClassification):
         features = self.features(tokenizer, examples, labels, max_length)
         gold = [f["labels"] for f in features]
         return classification_evaluator(features, gold, int(tokenizer.pad_token_id or 0), batch)
+
+    def loss_function(self) -> LossFunction | None:
+        """Cross-entropy, also for a head of one declared label (where transformers' own loss
+        would be a regression)."""
+        from bizlm.training.regularise import cross_entropy_loss  # training imports the tasks
+
+        return cross_entropy_loss()
 
     def predictor_class(self) -> type[Predictor]:
         """Label with probabilities."""

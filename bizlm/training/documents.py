@@ -3,6 +3,7 @@ human-readable documents (report.html, MODEL_CARD.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,15 @@ def _card_data(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_documents(staging: Path, info: dict[str, Any], data: PreparedData, name: str) -> None:
-    """Write the bundle's report.html and MODEL_CARD.md into ``staging``."""
+def write_documents(
+    staging: Path,
+    info: dict[str, Any],
+    data: PreparedData,
+    name: str,
+    extra_sections: Sequence[str] = (),
+) -> None:
+    """Write the bundle's report.html and MODEL_CARD.md into ``staging`` (``extra_sections``:
+    HTML fragments added to the report)."""
     training = info["training"]
     recipe = info["recipe"]
     summary = {
@@ -78,6 +86,7 @@ def write_documents(staging: Path, info: dict[str, Any], data: PreparedData, nam
         labels=data.labels,
         history=training["history"],
         summary=summary,
+        extra_sections=extra_sections,
     )
     card_summary = {
         "backbone": f"{recipe['model']} ({info['backbone']['location']})",

@@ -1,0 +1,1 @@
+"""Continual learning: ``bizlm update`` adds new data and labels to a bundle without forgetting."""
