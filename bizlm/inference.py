@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -77,6 +78,17 @@ def torch_forward(model: torch.nn.Module) -> Callable[[dict[str, torch.Tensor]],
     return forward
 
 
+@contextmanager
+def evaluation_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Put ``model`` in eval mode (no dropout) for the block; restore its mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 @torch.inference_mode()
 def batched_logits(
     model: torch.nn.Module,
@@ -87,14 +99,10 @@ def batched_logits(
     per_token: bool = False,
 ) -> Any:
     """Logits of a torch model for every example, in input order (see ``batched_outputs``)."""
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluation_mode(model):
         return batched_outputs(
             torch_forward(model), features, pad_token_id, batch_size, on_batch, per_token
         )
-    finally:
-        model.train(was_training)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

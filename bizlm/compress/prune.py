@@ -17,6 +17,7 @@ from torch.nn.utils import prune as torch_prune
 from transformers.pytorch_utils import prune_linear_layer
 
 from bizlm.errors import BizlmError
+from bizlm.inference import evaluation_mode
 from bizlm.training.batching import Features, PaddingCollator, length_sorted_batches
 
 HeadMap = dict[int, list[int]]  # layer index -> head indices in the original numbering
@@ -99,20 +100,20 @@ def head_importance(
         block.output.dense.register_forward_pre_hook(_gate_hook(gate, block.self))
         for block, gate in zip(blocks, gates, strict=True)
     ]
-    was_training = model.training
-    model.eval()
     collate = PaddingCollator(pad_id)
     scores = [torch.zeros_like(g) for g in gates]
     try:
-        for indices in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):
-            loss = model(**collate([features[i] for i in indices])).loss
-            grads = torch.autograd.grad(loss, gates)
-            for score, grad in zip(scores, grads, strict=True):
-                score += grad.abs() * len(indices)
+        with evaluation_mode(model):
+            for indices in length_sorted_batches(
+                [len(f["input_ids"]) for f in features], batch_size
+            ):
+                loss = model(**collate([features[i] for i in indices])).loss
+                grads = torch.autograd.grad(loss, gates)
+                for score, grad in zip(scores, grads, strict=True):
+                    score += grad.abs() * len(indices)
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
     return [score / (score.norm() + 1e-20) for score in scores]
 
 

@@ -39,4 +39,3 @@ def forgetting_summary(matrix: Matrix) -> dict[str, Any]:
         "forgetting": forgetting,
         "max_forgetting": max(forgetting.values()) if forgetting else None,
     }
-

@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
 from bizlm.errors import BundleError
+from bizlm.inference import evaluation_mode
 
 _WEIGHTS = "model.safetensors"
 
@@ -111,21 +112,19 @@ def head_inputs(
     layer = output_layer(model)
     captured: list[torch.Tensor] = []
     handle = layer.register_forward_hook(lambda _m, args, _out: captured.append(args[0]))
-    was_training = model.training
-    model.eval()
     try:
-        for start in range(0, len(texts), batch_size):
-            encoded = tokenizer(
-                texts[start : start + batch_size],
-                padding=True,
-                truncation=True,
-                max_length=max_length,
-                return_tensors="pt",
-            )
-            model(**encoded)
+        with evaluation_mode(model):
+            for start in range(0, len(texts), batch_size):
+                encoded = tokenizer(
+                    texts[start : start + batch_size],
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                    return_tensors="pt",
+                )
+                model(**encoded)
     finally:
         handle.remove()
-        model.train(was_training)
     if captured and captured[0].ndim != 2:
         raise BundleError(
             f"The head of {type(model).__name__} reads one vector per token, so a memory of "

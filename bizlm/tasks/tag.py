@@ -19,7 +19,7 @@ from bizlm.data.tagged import read_tagged
 from bizlm.data.tags import bio_to_spans
 from bizlm.errors import DataError
 from bizlm.evaluation.task_metrics import entity_metrics
-from bizlm.inference import softmax, torch_forward
+from bizlm.inference import evaluation_mode, softmax, torch_forward
 from bizlm.predictor import Predictor
 from bizlm.tasks.base import Evaluator, Examples, Task, register_task
 from bizlm.tasks.rows import record_file, warn
@@ -148,13 +148,8 @@ class TagTask(Task):
         pad_id = int(tokenizer.pad_token_id or 0)
 
         def evaluate(model: torch.nn.Module) -> dict[str, float]:
-            was_training = model.training
-            model.eval()
-            try:
-                with torch.inference_mode():
-                    logits = word_logits(torch_forward(model), windows, pad_id, batch, len(labels))
-            finally:
-                model.train(was_training)
+            with evaluation_mode(model), torch.inference_mode():
+                logits = word_logits(torch_forward(model), windows, pad_id, batch, len(labels))
             probabilities = [softmax(rows) for rows in logits]
             flat = np.concatenate(probabilities)
             loss = float(-np.mean(np.log(flat[np.arange(len(gold_ids)), gold_ids] + 1e-12)))

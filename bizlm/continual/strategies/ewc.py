@@ -22,7 +22,7 @@ from bizlm.continual.strategies.base import (
     register_strategy,
 )
 from bizlm.errors import RecipeError
-from bizlm.inference import tokenize
+from bizlm.inference import evaluation_mode, tokenize
 from bizlm.recipe import Recipe
 from bizlm.tasks import Examples
 from bizlm.tasks.base import LossFunction
@@ -50,22 +50,20 @@ def fisher_information(
     features = tokenize(tokenizer, examples.texts[:count], max_length)
     parameters = {n: p for n, p in model.named_parameters() if p.requires_grad}
     fisher = {n: torch.zeros_like(p) for n, p in parameters.items()}
-    was_training = model.training
-    model.eval()
-    for feature, target in zip(features, examples.targets[:count], strict=True):
-        batch = {k: torch.tensor([v]) for k, v in feature.items()}
-        model.zero_grad(set_to_none=True)
-        logits = model(**batch).logits
-        if predicted:
-            gold = logits[:, : len(labels)].argmax(dim=-1).detach()
-        else:
-            gold = torch.tensor([index[str(target)]])
-        F.cross_entropy(logits, gold).backward()
-        for name, parameter in parameters.items():
-            if parameter.grad is not None:
-                fisher[name] += parameter.grad.detach() ** 2
+    with evaluation_mode(model):
+        for feature, target in zip(features, examples.targets[:count], strict=True):
+            batch = {k: torch.tensor([v]) for k, v in feature.items()}
+            model.zero_grad(set_to_none=True)
+            logits = model(**batch).logits
+            if predicted:
+                gold = logits[:, : len(labels)].argmax(dim=-1).detach()
+            else:
+                gold = torch.tensor([index[str(target)]])
+            F.cross_entropy(logits, gold).backward()
+            for name, parameter in parameters.items():
+                if parameter.grad is not None:
+                    fisher[name] += parameter.grad.detach() ** 2
     model.zero_grad(set_to_none=True)
-    model.train(was_training)
     return {name: values / max(1, count) for name, values in fisher.items()}
 
 
