@@ -92,6 +92,13 @@ class Task(ABC):
     def label_space(self, splits: dict[str, Examples]) -> list[str]:
         """The model's output labels; refuses labels in other splits that training never saw."""
 
+    def check_splits(self, splits: dict[str, Examples], labels: list[str]) -> None:
+        """Refuse, in every split, a target outside ``labels`` (see :meth:`check_labels`)."""
+        known = "task.labels" if self.config.labels else "the training data"
+        for name, examples in splits.items():
+            where = "training data" if name == "train" else f"the {name} split"
+            self.check_labels(examples, labels, where, known)
+
     def check_labels(self, examples: Examples, labels: list[str], where: str, known: str) -> None:
         """Refuse a target outside ``labels`` (``known`` says where they came from).
 

@@ -34,12 +34,6 @@ class _TextClassification(Task):
     def _tokenize(self, tokenizer: Any, examples: Examples, max_length: int) -> list[Features]:
         return tokenize(tokenizer, examples.texts, max_length, examples.column("text_pair"))
 
-    def _check_known(self, splits: dict[str, Examples], labels: list[str]) -> None:
-        known = "task.labels" if self.config.labels else "the training data"
-        for name, examples in splits.items():
-            where = "training data" if name == "train" else f"the {name} split"
-            self.check_labels(examples, labels, where, known)
-
     def check_labels(self, examples: Examples, labels: list[str], where: str, known: str) -> None:
         """Refuse a label outside ``labels``, naming its line."""
         for targets, line in zip(examples.targets, examples.line_numbers, strict=True):
@@ -85,7 +79,7 @@ class ClassifyTask(_TextClassification):
         """
         seen = sorted({str(t) for t in splits["train"].targets})
         labels = list(self.config.labels) if self.config.labels else seen
-        self._check_known(splits, labels)
+        self.check_splits(splits, labels)
         if len(seen) < 2 and not self.config.labels:
             raise DataError(
                 f"The training data has only {len(seen)} distinct label(s).",
@@ -162,7 +156,7 @@ class MultiLabelTask(_TextClassification):
                 hint=f"Check task.label_column and task.label_delimiter "
                 f"('{self.config.label_delimiter}').",
             )
-        self._check_known(splits, labels)
+        self.check_splits(splits, labels)
         return labels
 
     def model_options(self, labels: list[str]) -> dict[str, Any]:

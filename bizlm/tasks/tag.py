@@ -85,9 +85,7 @@ class TagTask(Task):
                 hint="Check the tag column and the file format (token<TAB>tag).",
             )
         labels = ["O"] + [f"{prefix}-{kind}" for kind in types for prefix in ("B", "I")]
-        known = "task.labels" if self.config.labels else "the training data"
-        for name, examples in splits.items():
-            self.check_labels(examples, labels, f"the {name} split", known)
+        self.check_splits(splits, labels)
         return labels
 
     def check_labels(self, examples: Examples, labels: list[str], where: str, known: str) -> None:
