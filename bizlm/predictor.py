@@ -16,6 +16,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
 from bizlm.bundle import read_bundle_info
+from bizlm.ensemble_model import EnsembleModel, averaging_for
 from bizlm.errors import DataError
 from bizlm.inference import batched_outputs, sigmoid, softmax, tokenize, torch_forward
 
@@ -43,11 +44,14 @@ class Predictor:
     def from_bundle(cls, path: str | Path) -> Predictor:
         """Load ``path/model`` with plain transformers, labels and settings from ``bizlm.json``."""
         info = read_bundle_info(path)
-        model_dir = Path(path) / "model"
-        model = cls.auto_model.from_pretrained(model_dir)
-        if not info.get("merged", True):
-            model = _apply_adapter(model, info, Path(path) / "adapter")
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = _bundle_model(cls.auto_model, Path(path), info)
+        ensemble = info.get("ensemble")
+        if ensemble:
+            members = [model]
+            for folder in ensemble["member_dirs"]:
+                members.append(_bundle_model(cls.auto_model, Path(path) / folder, info))
+            model = EnsembleModel(members, averaging_for(info["recipe"]["task"]))
+        tokenizer = AutoTokenizer.from_pretrained(Path(path) / "model")
         max_length = int(info.get("recipe", {}).get("train", {}).get("max_length", 128))
         return cls(model, tokenizer, info["labels"], max_length, info)
 
@@ -148,6 +152,14 @@ class ScorePredictor(Predictor):
     def _describe(self, row: np.ndarray) -> dict[str, Any]:
         """The predicted score."""
         return {"score": float(row[0])}
+
+
+def _bundle_model(auto_model: Any, folder: Path, info: dict[str, Any]) -> torch.nn.Module:
+    """``folder/model`` with ``folder/adapter`` applied when the method could not merge it."""
+    model = auto_model.from_pretrained(folder / "model")
+    if not info.get("merged", True):
+        model = _apply_adapter(model, info, folder / "adapter")
+    return model
 
 
 def _apply_adapter(

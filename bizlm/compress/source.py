@@ -47,6 +47,14 @@ def quantization_of(info: dict[str, Any]) -> str:
 def check_source(path: Path, info: dict[str, Any], quantize: str) -> None:
     """Refuse sources an export cannot start from, saying what to do instead."""
     require_single_label(path, info, "export, quantisation and distillation")
+    if info.get("ensemble"):
+        members = info["ensemble"]["members"]
+        raise BizlmError(
+            f"Bundle '{path}' is an ensemble of {members} models; exports and updates start "
+            "from one model.",
+            hint="Distil the ensemble into one model with `bizlm distill BUNDLE --student "
+            "MODEL_REF`, or train with regularise.ensemble: 1.",
+        )
     origin = (info.get("compression") or {}).get("source")
     from_origin = f"Export from the fp32 bundle it came from ({origin})." if origin else None
     already = quantization_of(info)

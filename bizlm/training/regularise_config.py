@@ -53,6 +53,13 @@ class RegulariseConfig(BaseModel):
         description="classify and score: add this many seeded, edited copies of every training "
         "text (random word swap, deletion and insertion; CJK text is edited per character).",
     )
+    ensemble: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="classify and score: train this many members with seeds train.seed, "
+        "train.seed+1, …; predictions average their probabilities (scores for score).",
+    )
     augment_rate: float = Field(
         0.1,
         gt=0,
@@ -67,6 +74,7 @@ _APPLIES_TO: dict[str, tuple[tuple[str, ...], object]] = {
     "rdrop_alpha": (("classify", "classify/multi_label"), 0.0),
     "class_weights": (("classify",), "none"),
     "augment": (("classify", "classify/multi_label", "score"), 0),
+    "ensemble": (("classify", "classify/multi_label", "score"), 1),
 }
 _NAMES = {
     "classify": "classify",

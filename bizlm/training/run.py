@@ -28,6 +28,7 @@ from bizlm.tasks.rows import warn
 from bizlm.training import distributed
 from bizlm.training.checkpoints import open_checkpoints
 from bizlm.training.documents import headline_metrics, training_record, write_documents
+from bizlm.training.ensemble import check_ensemble, train_ensemble
 from bizlm.training.loop import LoopHooks, LoopResult, chosen_metric, train_loop
 from bizlm.training.progress import Reporter
 from bizlm.training.regularise import build_regularisation
@@ -103,6 +104,12 @@ def train(
         recipe = load_recipe(recipe, overrides)
     distributed.check_setup(recipe.train)  # before any slow work
     reporter = distributed.reporter_for_process(reporter or Reporter())
+    if recipe.regularise.ensemble > 1:
+        check_ensemble(recipe, resume)
+        info = train_ensemble(recipe, train, reporter, observers)
+        return TrainResult(
+            bundle=Path(recipe.output or "runs/model"), metrics=info["metrics"], info=info
+        )
     output = Path(recipe.output or "runs/model")
     task = build_task(recipe.task)
     metric = _early_stopping_metric(recipe, task)

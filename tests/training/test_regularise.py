@@ -247,6 +247,7 @@ def test_every_switch_is_off_by_default() -> None:
         "fgm_epsilon": 0.0,
         "class_weights": "none",
         "augment": 0,
+        "ensemble": 1,
         "augment_rate": 0.1,
     }
 
@@ -267,6 +268,7 @@ def test_every_switch_is_off_by_default() -> None:
             "label_smoothing=0.1 .* task 'multi-label classify'",
         ),
         ({"type": "tag"}, {"augment": 2}, "augment=2 does not apply to task 'tag'"),
+        ({"type": "tag"}, {"ensemble": 3}, "ensemble=3 does not apply to task 'tag'"),
     ],
 )
 def test_a_switch_the_task_cannot_use_is_refused(task: dict, switch: dict, message: str) -> None:
@@ -321,7 +323,7 @@ def test_training_with_every_switch_on(tiny_recipe: dict, monkeypatch) -> None:
     }
     result = bizlm.train(tiny_recipe)
     info = json.loads((Path(result.bundle) / "bizlm.json").read_text())
-    assert info["recipe"]["regularise"] == tiny_recipe["regularise"]
+    assert info["recipe"]["regularise"] == {**tiny_recipe["regularise"], "ensemble": 1}
     # validation and test are as split from the file; training saw each text twice
     assert info["data"]["counts"] == {"train": 192, "validation": 24, "test": 24}
     batches = math.ceil(2 * 192 / 16)
