@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from bizlm.ensemble_model import EnsembleModel
 from bizlm.predictor import Predictor
 
 METHODS = ("occlusion", "integrated_gradients")
@@ -75,8 +76,28 @@ def occlusion(
 def integrated_gradients(
     predictor: Predictor, text: str, label_index: int, steps: int = 20
 ) -> list[tuple[str, float]]:
-    """Per token (special tokens left out): integrated gradients over the input embeddings."""
+    """Per token (special tokens left out): integrated gradients over the input embeddings.
+
+    For an ensemble, the mean of its members' attributions (the ensemble's probability is the
+    mean of theirs, and integrated gradients are linear in the explained function).
+    """
     model, tokenizer = predictor.model, predictor.tokenizer
+    if isinstance(model, EnsembleModel):
+        per_member = [
+            integrated_gradients(
+                Predictor(member, tokenizer, predictor.labels, predictor.max_length),
+                text,
+                label_index,
+                steps,
+            )
+            for member in model.members
+        ]
+        tokens = [token for token, _ in per_member[0]]
+        columns = zip(*per_member, strict=True)
+        return [
+            (t, sum(s for _, s in c) / len(per_member))
+            for t, c in zip(tokens, columns, strict=True)
+        ]
     encoded = tokenizer(text, truncation=True, max_length=predictor.max_length, return_tensors="pt")
     device = next(model.parameters()).device
     encoded = {k: v.to(device) for k, v in encoded.items()}

@@ -104,3 +104,22 @@ def test_ensembles_refuse_resume_and_export(ensemble_bundle: Path, tiny_recipe: 
     info = json.loads((ensemble_bundle / "bizlm.json").read_text())
     with pytest.raises(BizlmError, match="ensemble of 2 models"):
         check_source(ensemble_bundle, info, "none")
+
+
+def test_integrated_gradients_of_an_ensemble_average_its_members(ensemble_bundle: Path) -> None:
+    from bizlm.explain import explain, integrated_gradients
+    from bizlm.predictor import Predictor
+
+    predictor = bizlm.load(ensemble_bundle)
+    shown = explain(predictor, "good great flight", method="integrated_gradients", label="positive")
+    index = predictor.labels.index("positive")
+    members = [
+        integrated_gradients(
+            Predictor(m, predictor.tokenizer, predictor.labels, 32), "good great flight", index
+        )
+        for m in predictor.model.members
+    ]
+    expected = [(a[1] + b[1]) / 2 for a, b in zip(*members, strict=True)]
+    got = [row["attribution"] for row in shown["attributions"]]
+    assert [row["token"] for row in shown["attributions"]] == ["good", "great", "flight"]
+    assert got == pytest.approx(expected)
