@@ -80,17 +80,17 @@ def write_update_bundle(
     output: Path,
     result: StageResult,
     exported: torch.nn.Module,
-    served: torch.nn.Module,
     tokenizer: Any,
     state: Path,
     has_adapter: bool,
-    mergeable: bool,
 ) -> dict[str, Any]:
     """Score the updated model, write its bundle, and apply the promotion gate."""
     recipe, task, data, history = result.recipe, result.task, result.data, result.history
     labels = list(data.labels)
     settings = {"recipe": recipe.resolved()}
-    predictor = task.predictor_class()(served, tokenizer, labels, recipe.train.max_length, settings)
+    predictor = task.predictor_class()(
+        exported, tokenizer, labels, recipe.train.max_length, settings
+    )
     metrics = {"validation": task.score(predictor, data.splits["validation"])}
     everything = _all_stages(result.eval_sets)
     if everything is not None:
@@ -112,7 +112,7 @@ def write_update_bundle(
         "data": data.summary,
         "metrics": headline,
         "training": training_record(result.loop, *result.parameters),
-        "merged": mergeable,
+        "merged": True,
         "rejected": gate["rejected"],
         "continual": {
             "strategy": result.strategy,

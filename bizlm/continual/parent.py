@@ -34,6 +34,13 @@ def check_parent(path: Path, info: dict[str, Any]) -> None:
             "bundle written by `bizlm train` or `bizlm update`.",
             hint="Update the bundle it was exported from, then export the result again.",
         )
+    if info.get("merged") is False:
+        method = info.get("recipe", {}).get("method", {}).get("name")
+        raise BizlmError(
+            f"Bundle '{path}' was trained with method '{method}', whose adapter is not merged "
+            "into model/; updates continue a merged model.",
+            hint="Retrain it with a mergeable method (full, lora, ia3, …) before updating.",
+        )
     check_source(path, info, "none")
 
 

@@ -34,7 +34,7 @@ from bizlm.continual.parent import (
 from bizlm.continual.stages import StageHistory, load_eval_set, stage_accuracy
 from bizlm.continual.strategies import UpdateContext, build_strategy
 from bizlm.data.prepare import PreparedData, prepare_data
-from bizlm.errors import BizlmError, DataError
+from bizlm.errors import BizlmError, DataError, RecipeError
 from bizlm.methods import TrainingPlan, build_method, count_parameters
 from bizlm.recipe import Recipe
 from bizlm.tasks import Examples, build_task
@@ -162,6 +162,12 @@ def update(
     sizes = (train_config.max_length, train_config.eval_batch_size)
 
     memory = _starting_memory(parent, recipe, parent_data, model, tokenizer)
+    if chosen.needs_memory and memory is None:
+        raise BizlmError(
+            f"Strategy '{chosen.name}' needs past examples, but '{parent}' keeps no memory and "
+            "its training data cannot be read.",
+            hint="Use --strategy lwf, ewc or adapters (they need no past data).",
+        )
     check_memory(memory, dict(Counter(str(t) for t in prepared.splits["train"].targets)))
 
     eval_sets = _past_eval_sets(parent, history, parent_data, recipe, model, tokenizer, old_labels)
@@ -188,6 +194,12 @@ def update(
     )
 
     method = build_method(chosen.method_config(recipe))
+    if not method.mergeable:
+        raise RecipeError(
+            f"Method '{recipe.method.name}' keeps its adapter apart from the model, so the "
+            "update could not be continued again.",
+            hint="Add --set method.name=full (or lora), or use --strategy adapters.",
+        )
     features = task.features(tokenizer, chosen.training_examples(context), labels, sizes[0])
     chosen.prepare_features(model, features, context)
     steps = max(1, len(features) // train_config.batch_size) * train_config.epochs
@@ -210,17 +222,16 @@ def update(
         chosen.save_state(trainable, state, context)
         has_adapter = method.save_adapter(trainable, state / "adapter")
         exported = method.export_model(trainable)
-        served = exported if method.mergeable else method.load_adapter(exported, state / "adapter")
         row = [
-            stage_accuracy(served, tokenizer, rows, labels, *sizes) if rows else None
+            stage_accuracy(exported, tokenizer, rows, labels, *sizes) if rows else None
             for rows in (eval_sets[j] for j in range(stage))
         ]
-        row.append(stage_accuracy(served, tokenizer, current, labels, *sizes))
+        row.append(stage_accuracy(exported, tokenizer, current, labels, *sizes))
         history.matrix.append(row)
         history.stages.append(_stage_record(stage, context.train, current, str(data)))
         eval_sets[stage] = current
         if memory is not None:
-            items = memory_items(memory, served, tokenizer, context.train.texts, *sizes)
+            items = memory_items(memory, exported, tokenizer, context.train.texts, *sizes)
             memory.add_all([str(t) for t in context.train.targets], items, stage)
         result = StageResult(
             parent=parent,
@@ -237,7 +248,5 @@ def update(
             record=context.record,
             max_forgetting=max_forgetting,
         )
-        new_info = write_update_bundle(
-            output, result, exported, served, tokenizer, state, has_adapter, method.mergeable
-        )
+        new_info = write_update_bundle(output, result, exported, tokenizer, state, has_adapter)
     return UpdateResult(bundle=output, info=new_info)

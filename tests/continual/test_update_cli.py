@@ -101,3 +101,35 @@ def test_a_missing_data_file_or_parent_is_refused(
     fails_with(capsys, argv, "Update data", "nope.csv", "does not exist")
     argv = _update_argv(tmp_path / "no-bundle", tmp_path / "nope.csv", tmp_path / "c")
     fails_with(capsys, argv, "no-bundle", "does not exist")
+
+
+def test_a_method_that_keeps_its_adapter_apart_is_refused(
+    parent_bundle: Path, new_label_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = _update_argv(
+        parent_bundle,
+        new_label_csv,
+        tmp_path / "c",
+        "--strategy",
+        "naive",
+        "--set",
+        "method=prefix",
+    )
+    fails_with(capsys, argv, "Method 'prefix' keeps its adapter apart", "method.name=full")
+
+
+def test_replay_without_any_past_examples_is_refused(
+    parent_bundle: Path, new_label_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import shutil
+
+    orphan = tmp_path / "orphan"
+    shutil.copytree(parent_bundle, orphan)
+    info = json.loads((orphan / "bizlm.json").read_text())
+    info["recipe"]["data"]["train"] = str(tmp_path / "deleted.csv")  # its data is gone
+    (orphan / "bizlm.json").write_text(json.dumps(info))
+    argv = _update_argv(orphan, new_label_csv, tmp_path / "c", "--strategy", "replay")
+    fails_with(capsys, argv, "Strategy 'replay' needs past examples", "--strategy lwf")
+    assert run([*argv[:-1], "lwf", "--quiet"]) == 0  # lwf needs none
+    capsys.readouterr()

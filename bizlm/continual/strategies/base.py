@@ -56,6 +56,8 @@ class Strategy:
 
     name: ClassVar[str]
     description: ClassVar[str]
+    #: the strategy trains on remembered past examples, so it cannot run without a memory
+    needs_memory: ClassVar[bool] = False
 
     def check(self, recipe: Recipe) -> None:
         """Refuse settings the strategy cannot work with, before any slow work."""

@@ -33,6 +33,7 @@ class Replay(Strategy):
 
     name = "replay"
     description = "rehearse a class-balanced memory of past examples"
+    needs_memory = True
 
     def check(self, recipe: Recipe) -> None:
         """A replay update needs a memory to replay."""
