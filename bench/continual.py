@@ -9,6 +9,9 @@ of the last row of the accuracy matrix over the stages' test splits) and backwar
 
 Run one dataset per core:  python bench/continual.py --dataset trec  (and --dataset bbc-news)
 then combine:              python bench/continual.py --combine
+Bundles already in the work folder are read back rather than retrained, so several processes can
+share one dataset (--strategies, --skip-joint) and a last run with every strategy collects them.
+Times are the training seconds recorded in the bundles (evaluation and loading left out).
 Per-dataset results go to bench/results/continual-<dataset>.json; the combined figures
 (``gap_to_joint``, ``naive_bwt``, ``best_strategy``) to bench/results/continual.json.
 """
@@ -19,7 +22,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +80,18 @@ def _stage_accuracies(bundle: Path, stream: Path, label_column: str) -> list[flo
     return accuracies
 
 
+def _info(bundle: Path) -> dict[str, Any] | None:
+    """A finished bundle's bizlm.json, or None when it is not there yet."""
+    path = bundle / "bizlm.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _train_seconds(info: dict[str, Any]) -> float:
+    return float(info["training"]["train_seconds"])
+
+
 def _joint(stream: Path, manifest: dict, settings: dict[str, Any], folder: Path) -> dict:
-    """Train on every stage at once; score each stage's test split."""
+    """Train on every stage at once (unless done before); score each stage's test split."""
     import bizlm
 
     joint = folder / "joint-data"
@@ -88,57 +100,70 @@ def _joint(stream: Path, manifest: dict, settings: dict[str, Any], folder: Path)
         parts = [(stream / f"stage-{k}" / f"{split}.jsonl").read_text() for k in range(STAGES)]
         (joint / f"{split}.jsonl").write_text("".join(parts))
     labels = [label for stage in manifest["stages"] for label in stage["labels"]]
-    started = time.perf_counter()
-    bizlm.train(_recipe(joint, labels, settings, folder / "joint"))
-    seconds = time.perf_counter() - started
+    if _info(folder / "joint") is None:
+        bizlm.train(_recipe(joint, labels, settings, folder / "joint"))
     accuracies = _stage_accuracies(folder / "joint", stream, settings["label_column"])
     return {
         "stage_accuracy": accuracies,
         "average_accuracy": statistics.fmean(accuracies),
-        "seconds": round(seconds, 1),
+        "train_seconds": round(_train_seconds(_info(folder / "joint")), 1),
+    }
+
+
+def _stream(name: str, settings: dict[str, Any], folder: Path) -> dict[str, Any]:
+    from bizlm.continual.stream import MANIFEST, write_stream
+
+    if (folder / MANIFEST).is_file():
+        return json.loads((folder / MANIFEST).read_text())
+    return write_stream(name, STAGES, folder, seed=13, label_column=settings["label_column"])
+
+
+def _strategy(strategy: str, stream: Path, folder: Path) -> dict[str, Any]:
+    """The four updates of one strategy from stage 0 (bundles already written are reused)."""
+    from bizlm.continual.update import update
+
+    parent, seconds = folder / "stage-0", 0.0
+    for index in range(1, STAGES):
+        stage = stream / f"stage-{index}"
+        output = folder / strategy / f"stage-{index}"
+        overrides = [f"data.{part}={stage / f'{part}.jsonl'}" for part in ("validation", "test")]
+        info = (
+            _info(output) or update(parent, stage / "train.jsonl", output, strategy, overrides).info
+        )
+        seconds += _train_seconds(info)
+        parent = output
+    record = info["continual"]
+    return {
+        "matrix": record["matrix"],
+        "average_accuracy": record["summary"]["average_accuracy"],
+        "bwt": record["summary"]["bwt"],
+        "max_forgetting": record["summary"]["max_forgetting"],
+        "update_train_seconds": round(seconds, 1),
     }
 
 
 def run_dataset(name: str, settings: dict[str, Any], folder: Path) -> dict[str, Any]:
     """Stage 0, then every strategy's updates from it, then joint training."""
     import bizlm
-    from bizlm.continual.stream import write_stream
-    from bizlm.continual.update import update
 
     stream = folder / "stream"
-    manifest = write_stream(name, STAGES, stream, seed=13, label_column=settings["label_column"])
+    manifest = _stream(name, settings, stream)
     first = manifest["stages"][0]["labels"]
-    started = time.perf_counter()
-    bizlm.train(_recipe(stream / "stage-0", first, settings, folder / "stage-0"))
-    first_seconds = time.perf_counter() - started
+    if _info(folder / "stage-0") is None:
+        bizlm.train(_recipe(stream / "stage-0", first, settings, folder / "stage-0"))
     results: dict[str, Any] = {}
     for strategy in settings["strategies"]:
-        parent = folder / "stage-0"
-        started = time.perf_counter()
-        for index in range(1, STAGES):
-            stage = stream / f"stage-{index}"
-            output = folder / strategy / f"stage-{index}"
-            overrides = [
-                f"data.{split}={stage / f'{split}.jsonl'}" for split in ("validation", "test")
-            ]
-            info = update(parent, stage / "train.jsonl", output, strategy, overrides).info
-            parent = output
-        record = info["continual"]
-        results[strategy] = {
-            "matrix": record["matrix"],
-            "average_accuracy": record["summary"]["average_accuracy"],
-            "bwt": record["summary"]["bwt"],
-            "max_forgetting": record["summary"]["max_forgetting"],
-            "update_seconds": round(time.perf_counter() - started, 1),
-        }
+        results[strategy] = _strategy(strategy, stream, folder)
         print(name, strategy, results[strategy]["average_accuracy"], results[strategy]["bwt"])
+    if settings["skip_joint"]:
+        return {"dataset": name, "strategies": results}
     joint = _joint(stream, manifest, settings, folder)
     best = max(results, key=lambda s: results[s]["average_accuracy"])
     return {
         "dataset": name,
         "stages": manifest["stages"],
         "settings": {**settings, "memory_per_class": MEMORY_PER_CLASS, "method": "full"},
-        "stage0_seconds": round(first_seconds, 1),
+        "stage0_train_seconds": round(_train_seconds(_info(folder / "stage-0")), 1),
         "strategies": results,
         "joint": joint,
         "best_strategy": best,
@@ -178,7 +203,7 @@ def combine() -> dict[str, Any]:
                 "best_strategy": r["best_strategy"],
                 "gap_to_joint": r["gap_to_joint"],
                 "strategies": {
-                    s: {k: v[k] for k in ("average_accuracy", "bwt", "update_seconds")}
+                    s: {k: v[k] for k in ("average_accuracy", "bwt", "update_train_seconds")}
                     for s, v in r["strategies"].items()
                 },
             }
@@ -195,6 +220,7 @@ def main() -> None:
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--skip-joint", action="store_true", help="Strategies only; no JSON.")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-continual")
     args = parser.parse_args()
     if args.combine:
@@ -209,8 +235,11 @@ def main() -> None:
         "epochs": args.epochs,
         "learning_rate": args.learning_rate,
         "strategies": args.strategies.split(","),
+        "skip_joint": args.skip_joint,
     }
     figures = run_dataset(args.dataset, settings, args.work / args.dataset)
+    if args.skip_joint:
+        return
     write_results(RESULTS / f"continual-{args.dataset}.json", figures)
     print(
         f"{args.dataset}: best {figures['best_strategy']}, gap to joint {figures['gap_to_joint']}"
