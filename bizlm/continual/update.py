@@ -40,6 +40,7 @@ from bizlm.recipe import Recipe
 from bizlm.tasks import Examples, build_task
 from bizlm.training.loop import LoopHooks, chosen_metric, train_loop
 from bizlm.training.progress import Reporter
+from bizlm.training.run import total_steps
 
 
 @dataclass
@@ -155,6 +156,13 @@ def update(
         )
     chosen = build_strategy(config.strategy)
     chosen.check(recipe)
+    method = build_method(chosen.method_config(recipe))
+    if not method.mergeable:
+        raise RecipeError(
+            f"Method '{recipe.method.name}' keeps its adapter apart from the model, so the "
+            "update could not be continued again.",
+            hint="Add --set method.name=full (or lora), or use --strategy adapters.",
+        )
     history = StageHistory.from_info(info)
     parent_data = None if history.stages else _parent_data(info, reporter)
     set_seed(train_config.seed)
@@ -193,17 +201,10 @@ def update(
         parent_train=parent_data.splits["train"] if parent_data else None,
     )
 
-    method = build_method(chosen.method_config(recipe))
-    if not method.mergeable:
-        raise RecipeError(
-            f"Method '{recipe.method.name}' keeps its adapter apart from the model, so the "
-            "update could not be continued again.",
-            hint="Add --set method.name=full (or lora), or use --strategy adapters.",
-        )
     features = task.features(tokenizer, chosen.training_examples(context), labels, sizes[0])
     chosen.prepare_features(model, features, context)
-    steps = max(1, len(features) // train_config.batch_size) * train_config.epochs
-    trainable = method.prepare(model, TrainingPlan(total_steps=steps, task="classify"))
+    plan = TrainingPlan(total_steps=total_steps(len(features), recipe), task="classify")
+    trainable = method.prepare(model, plan)
     trainable_params, total_params = count_parameters(trainable)
     reporter.note(
         f"{chosen.name} update, stage {stage}: {len(context.train):,} new examples, "

@@ -82,7 +82,8 @@ def _early_stopping_metric(recipe: Recipe, task: Task) -> str:
     return metric
 
 
-def _total_steps(examples: int, recipe: Recipe) -> int:
+def total_steps(examples: int, recipe: Recipe) -> int:
+    """Optimizer steps of a run over ``examples`` (accumulation and epochs included)."""
     batches = math.ceil(examples / recipe.train.batch_size)
     return math.ceil(batches / recipe.train.gradient_accumulation_steps) * recipe.train.epochs
 
@@ -135,9 +136,7 @@ def train(
         data.splits["train"], regularise.augment, regularise.augment_rate, recipe.train.seed
     )
     train_features = task.features(tokenizer, train_split, data.labels, max_length)
-    plan = TrainingPlan(
-        total_steps=_total_steps(len(train_features), recipe), task=recipe.task.type
-    )
+    plan = TrainingPlan(total_steps=total_steps(len(train_features), recipe), task=recipe.task.type)
     trainable = method.prepare(model, plan)
     trainable_params, total_params = count_parameters(trainable)
     reporter.note(
