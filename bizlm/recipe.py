@@ -25,7 +25,7 @@ from pydantic import (
 
 from bizlm.continual.config import ContinualConfig
 from bizlm.errors import RecipeError
-from bizlm.methods import MethodConfig, method_config_class
+from bizlm.methods import MethodConfig, method_class, method_config_class
 from bizlm.training.regularise_config import RegulariseConfig, check_regularise
 from bizlm.training.track_config import TrackConfig
 from bizlm.training.tune_space import TuneSpace
@@ -139,10 +139,16 @@ class DataConfig(Section):
         description="Score at most this many validation examples (stratified sample), to keep "
         "evaluations during training cheap; the test split is always used whole.",
     )
+    shots: int | None = Field(
+        None,
+        gt=0,
+        description="Few-shot budget: train on this many examples of each label, drawn from the "
+        "training split with train.seed (single-label classify; any method).",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
-        if (self.catalog is None) == (self.train is None):
+        if self.catalog is not None and self.train is not None:
             raise ValueError("give exactly one of data.catalog or data.train")
         if self.catalog is not None and (self.validation or self.test):
             raise ValueError("data.validation/test cannot be combined with data.catalog")
@@ -232,6 +238,18 @@ class Recipe(Section):
     @model_validator(mode="after")
     def _regularise_fits_task(self) -> Recipe:
         check_regularise(self.regularise, self.task)
+        return self
+
+    @model_validator(mode="after")
+    def _data_fits_method(self) -> Recipe:
+        method = method_class(self.method.name)
+        if self.data.catalog is None and self.data.train is None and method.needs_training_data:
+            raise RecipeError(
+                "The recipe's data section needs a source: give exactly one of data.catalog or "
+                "data.train.",
+                hint="Only method zeroshot works without training data.",
+            )
+        method.check_recipe(self)
         return self
 
     def resolved(self) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def test_set_overrides_parse_values_as_yaml() -> None:
         (BASE, ["train.epochs"], "has no '='"),
         (BASE, ["method=qlora"], "Unknown method 'qlora'"),
         (BASE, ["method.r=4"], "unknown key 'method.r'"),
-        ({"data": {}}, [], "exactly one of data.catalog or data.train"),
+        ({"data": {}}, [], "give exactly one of data.catalog or data.train"),
         (BASE, ["data.split.train=0.5"], "must sum to 1"),
         (BASE, ["task.labels=[]"], "at least one label"),
         (BASE, ["mdoel=default"], "Did you mean 'model'?"),

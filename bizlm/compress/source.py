@@ -55,6 +55,14 @@ def check_source(path: Path, info: dict[str, Any], quantize: str) -> None:
             hint="Distil the ensemble into one model with `bizlm distill BUNDLE --student "
             "MODEL_REF`, or train with regularise.ensemble: 1.",
         )
+    if info.get("prompt"):
+        raise BizlmError(
+            f"Bundle '{path}' is a prompted generative model (method "
+            f"{info['recipe']['method']['name']}); export, quantisation and distillation take "
+            "encoder classifiers.",
+            hint="Serve it as it is, or train an encoder classifier (e.g. method fewshot) on "
+            "its predictions.",
+        )
     origin = (info.get("compression") or {}).get("source")
     from_origin = f"Export from the fp32 bundle it came from ({origin})." if origin else None
     already = quantization_of(info)

@@ -41,6 +41,14 @@ def check_parent(path: Path, info: dict[str, Any]) -> None:
             "into model/; updates continue a merged model.",
             hint="Retrain it with a mergeable method (full, lora, ia3, …) before updating.",
         )
+    method = str(info.get("recipe", {}).get("method", {}).get("name", "full"))
+    if method in {"zeroshot", "fewshot", "pet"}:
+        raise BizlmError(
+            f"Bundle '{path}' was built with method '{method}', which does not train in the "
+            "shared loop that updates continue.",
+            hint="Train it again with the new labels described (zeroshot) or with their "
+            "examples added (fewshot, pet).",
+        )
     check_source(path, info, "none")
 
 

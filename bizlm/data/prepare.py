@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bizlm.data.catalog import dataset_info, fetch
+from bizlm.data.shots import take_shots
 from bizlm.data.splits import find_overlap
 from bizlm.recipe import Recipe
 from bizlm.tasks import Examples, Task, build_task
@@ -37,12 +38,15 @@ def _read_sources(task: Task, recipe: Recipe, summary: dict[str, Any]) -> dict[s
         info = dataset_info(data.catalog)
         summary["catalog"] = {k: info.get(k) for k in ("name", "package", "version", "licence")}
         return {name: task.read(folder / f"{name}.jsonl", encoding, summary) for name in SPLITS}
-    assert data.train is not None
-    sources = {"train": task.read(data.train, encoding, summary)}
+    sources = {}
+    if data.train is not None:
+        sources["train"] = task.read(data.train, encoding, summary)
     for name in ("validation", "test"):
         path = getattr(data, name)
         if path is not None:
             sources[name] = task.read(path, encoding, summary)
+    if data.train is None:  # a method that learns from no examples (zero-shot)
+        return sources
     missing = [name for name in ("validation", "test") if name not in sources]
     wanted = {name: getattr(data.split, name) for name in ["train", *missing]}
     wanted = {k: v for k, v in wanted.items() if v > 0}
@@ -73,12 +77,19 @@ def prepare_data(recipe: Recipe, task: Task | None = None) -> PreparedData:
     summary: dict[str, Any] = {}
     splits = _read_sources(task, recipe, summary)
     seed = recipe.data.seed
-    splits["train"] = _limit(task, splits["train"], recipe.data.max_train_examples, seed)
-    splits["validation"] = _limit(
-        task, splits["validation"], recipe.data.max_validation_examples, seed
-    )
+    if "train" in splits:
+        splits["train"] = _limit(task, splits["train"], recipe.data.max_train_examples, seed)
+        if recipe.data.shots is not None:
+            splits["train"] = take_shots(
+                task, splits["train"], recipe.data.shots, recipe.train.seed
+            )
+            summary["shots"] = {"per_label": recipe.data.shots, "seed": recipe.train.seed}
+    if "validation" in splits:
+        splits["validation"] = _limit(
+            task, splits["validation"], recipe.data.max_validation_examples, seed
+        )
     labels = task.label_space(splits)
-    if "test" in splits:
+    if "test" in splits and "train" in splits:
         overlap = find_overlap(splits["train"].texts, splits["test"].texts)
         summary["train_test_overlap"] = overlap
         if overlap:

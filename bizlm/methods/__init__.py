@@ -11,6 +11,7 @@ from bizlm.methods import (  # noqa: F401  (registration)
 from bizlm.methods.base import (
     METHODS,
     AdaptationMethod,
+    BuiltModel,
     MethodConfig,
     TrainingPlan,
     build_method,
@@ -20,10 +21,12 @@ from bizlm.methods.base import (
     method_config_class,
     register_method,
 )
+from bizlm.prompting import methods as _prompting  # noqa: F401  (registration)
 
 __all__ = [
     "METHODS",
     "AdaptationMethod",
+    "BuiltModel",
     "MethodConfig",
     "TrainingPlan",
     "build_method",

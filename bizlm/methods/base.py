@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +30,18 @@ class TrainingPlan:
     task: str = "classify"
 
 
+@dataclass
+class BuiltModel:
+    """A model a method built on its own: what the bundle writer needs to know about it."""
+
+    model: torch.nn.Module
+    tokenizer: Any
+    location: str
+    loop: Any  # bizlm.training.loop.LoopResult: time, samples and steps spent
+    predictor_class: Any = None  # None: the task's own predictor
+    info: dict[str, Any] = field(default_factory=dict)  # extra keys for bizlm.json
+
+
 class AdaptationMethod:
     """Turns a freshly loaded task model into the model to train, and back into artifacts.
 
@@ -42,9 +54,19 @@ class AdaptationMethod:
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
     supported_tasks: ClassVar[tuple[str, ...]] = ("classify",)
     mergeable: ClassVar[bool] = True
+    needs_training_data: ClassVar[bool] = True
+    trains_in_loop: ClassVar[bool] = True  # False: the method builds its model (see ``build``)
 
     def __init__(self, config: MethodConfig) -> None:
         self.config = config
+
+    @classmethod
+    def check_recipe(cls, recipe: Any) -> None:
+        """Refuse recipe settings that this method cannot honour (called on validation)."""
+
+    def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
+        """Build the trained model without the shared loop (``trains_in_loop`` False only)."""
+        raise NotImplementedError(f"method '{self.name}' trains in the shared loop")
 
     def prepare(self, model: PreTrainedModel, plan: TrainingPlan) -> torch.nn.Module:
         """Return the module to train (parameters that must stay fixed are frozen)."""

@@ -77,7 +77,8 @@ class ClassifyTask(_TextClassification):
         label list: the first stage of a class-incremental stream (``bizlm update`` adds the
         next labels) may know one label.
         """
-        seen = sorted({str(t) for t in splits["train"].targets})
+        train = splits.get("train")  # none for a zero-shot model, whose labels are declared
+        seen = sorted({str(t) for t in train.targets}) if train is not None else []
         labels = list(self.config.labels) if self.config.labels else seen
         self.check_splits(splits, labels)
         if len(seen) < 2 and not self.config.labels:

@@ -13,7 +13,7 @@ from bizlm.data.tags import bio_to_spans, to_bio
 from bizlm.data.words import split_words
 from bizlm.errors import BizlmError
 from bizlm.inference import softmax
-from bizlm.predictor import Predictor, _check_texts
+from bizlm.predictor import Predictor, check_texts
 from bizlm.tasks.tag_windows import encode_windows, word_logits
 
 
@@ -69,7 +69,7 @@ class TagPredictor(Predictor):
         """Entities of each text: ``text``, ``type``, ``start``, ``end`` (exclusive), ``score``."""
         if pairs is not None:
             raise BizlmError("A tagger takes single texts, not text pairs.", hint="Drop pairs.")
-        texts = _check_texts([texts] if isinstance(texts, str) else texts)
+        texts = check_texts([texts] if isinstance(texts, str) else texts)
         words = [split_words(text) for text in texts]
         probabilities = self.word_probabilities([[w for w, _, _ in ws] for ws in words], batch_size)
         return [

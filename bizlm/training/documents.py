@@ -14,12 +14,15 @@ from bizlm.training.loop import LoopResult
 
 
 def headline_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The bundle's headline scores: test when there is a test split, else validation."""
+    """The bundle's headline scores: test when there is a test split, else validation (none
+    when the run had no labelled data, as a zero-shot model may)."""
+    if not metrics:
+        return {"evaluated_on": None}
     headline = metrics.get("test") or metrics["validation"]
     return {
         **headline,
         "evaluated_on": "test" if "test" in metrics else "validation",
-        "validation": metrics["validation"],
+        "validation": metrics.get("validation"),
     }
 
 

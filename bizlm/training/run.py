@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 import transformers
 from accelerate.utils import set_seed
 from transformers import AutoTokenizer
@@ -20,7 +21,14 @@ from bizlm.bundle import read_bundle_info, write_bundle
 from bizlm.data.augment import augment_examples
 from bizlm.data.prepare import PreparedData, prepare_data
 from bizlm.errors import RecipeError
-from bizlm.methods import TrainingPlan, build_method, check_task, count_parameters
+from bizlm.methods import (
+    AdaptationMethod,
+    BuiltModel,
+    TrainingPlan,
+    build_method,
+    check_task,
+    count_parameters,
+)
 from bizlm.predictor import Predictor
 from bizlm.recipe import Recipe, load_recipe
 from bizlm.tasks import Task, build_task
@@ -65,11 +73,12 @@ def _load_backbone(reference: str, task: Task, labels: list[str]):
 
 
 def score_splits(task: Task, predictor: Predictor, data: PreparedData) -> dict[str, Any]:
-    """The task's metrics on validation, and on test when there is a test split."""
-    metrics = {"validation": task.score(predictor, data.splits["validation"])}
-    if "test" in data.splits and len(data.splits["test"]):
-        metrics["test"] = task.score(predictor, data.splits["test"])
-    return metrics
+    """The task's metrics on validation and test, for those of them the data has."""
+    return {
+        name: task.score(predictor, data.splits[name])
+        for name in ("validation", "test")
+        if name in data.splits and len(data.splits[name])
+    }
 
 
 def _early_stopping_metric(recipe: Recipe, task: Task) -> str:
@@ -118,6 +127,8 @@ def train(
     check_task(type(method), recipe.task.type)
     with distributed.main_process_first():  # one process fills the caches, the others read
         data = prepare_data(recipe, task)
+    if not method.trains_in_loop:
+        return _train_own_model(recipe, task, method, data, output, reporter, observers)
     checkpointer = open_checkpoints(recipe, output, data.summary, resume)
     if checkpointer.source is not None:
         reporter.note(f"resuming from {checkpointer.source}")
@@ -174,6 +185,72 @@ def train(
         distributed.wait_for_everyone()
         info = read_bundle_info(output)
         return TrainResult(bundle=output, metrics=info["metrics"], info=info)
+    info = _write_trained(
+        recipe,
+        task,
+        method,
+        trainable,
+        tokenizer,
+        data,
+        location,
+        loop,
+        output,
+        (trainable_params, total_params),
+    )
+    distributed.wait_for_everyone()  # now the other processes may read it
+    tracker.finish(output, info)
+    return TrainResult(bundle=output, metrics=info["metrics"], info=info)
+
+
+def _train_own_model(
+    recipe: Recipe,
+    task: Task,
+    method: AdaptationMethod,
+    data: PreparedData,
+    output: Path,
+    reporter: Reporter,
+    observers: Sequence[Observer],
+) -> TrainResult:
+    """Train with a method that builds its model itself (zero-shot, few-shot)."""
+    set_seed(recipe.train.seed)
+    built = method.build(recipe, data, reporter)
+    params = count_parameters(built.model)
+    tracker = open_tracker(recipe.resolved(), recipe.track, output, observers)
+    for record in built.loop.history:
+        tracker.on_log(record)
+    info = _write_trained(
+        recipe,
+        task,
+        method,
+        built.model,
+        built.tokenizer,
+        data,
+        built.location,
+        built.loop,
+        output,
+        params,
+        built,
+    )
+    tracker.finish(output, info)
+    return TrainResult(bundle=output, metrics=info["metrics"], info=info)
+
+
+def _write_trained(
+    recipe: Recipe,
+    task: Task,
+    method: AdaptationMethod,
+    trainable: torch.nn.Module,
+    tokenizer: Any,
+    data: PreparedData,
+    location: str,
+    loop: LoopResult,
+    output: Path,
+    params: tuple[int, int],
+    built: BuiltModel | None = None,
+) -> dict[str, Any]:
+    """Score the trained model on validation and test and write its bundle; return bizlm.json."""
+    max_length = recipe.train.max_length
+    predictor_class = (built and built.predictor_class) or task.predictor_class()
     with tempfile.TemporaryDirectory() as scratch:
         adapter_dir, model_dir = Path(scratch) / "adapter", Path(scratch) / "model"
         has_adapter = method.save_adapter(trainable, adapter_dir)
@@ -181,13 +258,15 @@ def train(
         exported.save_pretrained(model_dir)
         tokenizer.save_pretrained(model_dir)
         served = exported if method.mergeable else method.load_adapter(exported, adapter_dir)
-        settings = {"recipe": recipe.resolved()}
-        predictor = task.predictor_class()(served, tokenizer, data.labels, max_length, settings)
-        calibration = task.calibrate(predictor, data.splits["validation"])
+        settings = {"recipe": recipe.resolved(), **(built.info if built else {})}
+        predictor = predictor_class(served, tokenizer, data.labels, max_length, settings)
+        validation = data.splits.get("validation")
+        calibration = task.calibrate(predictor, validation) if validation else {}
         predictor.info["calibration"] = calibration
         metrics = score_splits(task, predictor, data)
-        info = _bundle_info(recipe, location, data, loop, metrics, trainable_params, total_params)
+        info = _bundle_info(recipe, location, data, loop, metrics, *params)
         info["merged"] = method.mergeable
+        info.update(built.info if built else {})
         if calibration:
             info["calibration"] = calibration
 
@@ -198,9 +277,7 @@ def train(
             write_documents(staging, info, data, output.name)
 
         write_bundle(output, info, write_contents)
-    distributed.wait_for_everyone()  # now the other processes may read it
-    tracker.finish(output, info)
-    return TrainResult(bundle=output, metrics=info["metrics"], info=info)
+    return info
 
 
 def _bundle_info(

@@ -1,0 +1,77 @@
+"""``bizlm prompt try``: show what a prompt-learning bundle does with one text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+
+prompt_app = typer.Typer(no_args_is_help=True, help="Debug zero-shot and few-shot prompts.")
+
+
+def prompt_report(bundle: Path, text: str) -> dict[str, Any]:
+    """The filled prompt (generative bundles) and every label's score and probability."""
+    from bizlm.predictor import load
+
+    predictor = load(bundle)
+    if hasattr(predictor, "try_prompt"):
+        return {"bundle": str(bundle), "mode": "generative", **predictor.try_prompt(text)}
+    info = predictor.info
+    method = info.get("recipe", {}).get("method", {})
+    descriptions = method.get("labels", {}) if method.get("name") == "zeroshot" else {}
+    probabilities = predictor.predict_proba([text])[0]
+    logits = None
+    if hasattr(predictor, "model") and hasattr(predictor.model, "classifier"):
+        from bizlm.inference import batched_logits, tokenize
+
+        features = tokenize(predictor.tokenizer, [text], predictor.max_length)
+        logits = batched_logits(predictor.model, features, predictor.pad_token_id)[0]
+    scale = method.get("scale") if descriptions else None
+    return {
+        "bundle": str(bundle),
+        "mode": method.get("mode", method.get("name", "classifier")),
+        "prompt": None,
+        "labels": [
+            {
+                "label": label,
+                "description": descriptions.get(label, {}).get("description"),
+                "cosine": float(logits[i] / scale) if scale and logits is not None else None,
+                "logit": float(logits[i]) if logits is not None else None,
+                "probability": float(probabilities[i]),
+            }
+            for i, label in enumerate(predictor.labels)
+        ],
+    }
+
+
+@prompt_app.command("try")
+def try_prompt(
+    bundle: Annotated[Path, typer.Argument(help="A bundle (zeroshot, fewshot or any classifier).")],
+    text: Annotated[str, typer.Argument(help="The text to classify.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Show the filled prompt and each label's score for one text."""
+    report = prompt_report(bundle, text)
+    if as_json:
+        out.print_json(json.dumps(report))
+        return
+    if report["prompt"] is not None:
+        out.rule("prompt")
+        out.print(report["prompt"], markup=False, highlight=False)
+        out.rule()
+    columns = [
+        k for k in report["labels"][0] if k != "label" and report["labels"][0][k] is not None
+    ]
+    table = Table("label", *columns)
+    for row in sorted(report["labels"], key=lambda r: -r["probability"]):
+        table.add_row(
+            row["label"],
+            *[f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns],
+        )
+    out.print(table)

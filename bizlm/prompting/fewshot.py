@@ -1,0 +1,105 @@
+"""Few-shot training: tune the encoder contrastively on the K-shot set, then fit a logistic-
+regression head on its sentence vectors and copy it into the model's linear layer."""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from transformers import get_linear_schedule_with_warmup
+
+from bizlm.inference import tokenize
+from bizlm.prompting.contrastive import label_batches, pair_loss
+from bizlm.prompting.encoding import embed_texts, set_head
+from bizlm.prompting.sentence_model import SentenceClassifier
+from bizlm.tasks import Examples
+from bizlm.training.batching import PaddingCollator
+from bizlm.training.loop import LoopResult
+from bizlm.training.progress import Reporter
+
+
+def tune_encoder(
+    model: SentenceClassifier,
+    tokenizer: object,
+    examples: Examples,
+    train: object,
+    per_label: int,
+    reporter: Reporter,
+) -> LoopResult:
+    """``train.epochs`` passes of pair-loss training over label-mixing batches."""
+    targets = [str(t) for t in examples.targets]
+    label_ids = {label: i for i, label in enumerate(sorted(set(targets)))}
+    features = tokenize(tokenizer, examples.texts, train.max_length)
+    collate = PaddingCollator(int(tokenizer.pad_token_id or 0))
+    generator = np.random.default_rng(train.seed)
+    epochs = [
+        label_batches(targets, train.batch_size, per_label, generator) for _ in range(train.epochs)
+    ]
+    steps = sum(len(batches) for batches in epochs)
+    optimizer = torch.optim.AdamW(
+        model.encoder.parameters(), lr=train.learning_rate, weight_decay=train.weight_decay
+    )
+    schedule = get_linear_schedule_with_warmup(optimizer, int(train.warmup_ratio * steps), steps)
+    result = LoopResult()
+    reporter.start("contrastive tuning", steps)
+    started = time.perf_counter()
+    model.train()
+    try:
+        for epoch, batches in enumerate(epochs, start=1):
+            losses = []
+            for batch in batches:
+                inputs = collate([features[i] for i in batch])
+                ids = torch.tensor([label_ids[targets[i]] for i in batch])
+                loss = pair_loss(model.embed(**inputs), ids)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.encoder.parameters(), train.max_grad_norm)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad()
+                losses.append(float(loss.detach()))
+                result.optimizer_steps += 1
+                result.samples_seen += len(batch)
+                reporter.advance(1, loss=losses[-1])
+            if losses:
+                result.history.append({"epoch": epoch, "pair_loss": float(np.mean(losses))})
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        reporter.stop()
+        model.eval()
+    result.train_seconds = time.perf_counter() - started
+    return result
+
+
+def fit_head(
+    model: SentenceClassifier,
+    tokenizer: object,
+    examples: Examples,
+    labels: list[str],
+    max_length: int,
+    c: float,
+    seed: int,
+) -> None:
+    """Logistic regression on the examples' sentence vectors, copied into the linear layer."""
+    vectors = embed_texts(model, tokenizer, examples.texts, max_length)
+    index = {label: i for i, label in enumerate(labels)}
+    gold = np.array([index[str(t)] for t in examples.targets])
+    head = LogisticRegression(C=c, max_iter=1000, random_state=seed).fit(vectors, gold)
+    weight = np.zeros((len(labels), vectors.shape[1]), dtype=np.float32)
+    bias = np.zeros(len(labels), dtype=np.float32)
+    classes = [int(c) for c in head.classes_]
+    if len(classes) == 2:  # sklearn keeps one row: logit(second) - logit(first)
+        weight[classes[1]], bias[classes[1]] = head.coef_[0], head.intercept_[0]
+    else:
+        weight[classes], bias[classes] = head.coef_, head.intercept_
+    absent = [labels[i] for i in range(len(labels)) if i not in classes]
+    bias[[index[label] for label in absent]] = -1e4  # a label with no example is never chosen
+    set_head(model, weight, bias)
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

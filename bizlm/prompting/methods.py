@@ -1,0 +1,132 @@
+"""The prompt-learning methods, registered like every other method: ``zeroshot``, ``fewshot``
+and ``pet``. They build a :class:`SentenceClassifier` (generative zero-shot and pet: a prompted
+language model) without the shared training loop; the bundle is written as usual."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bizlm.errors import RecipeError
+from bizlm.methods.base import AdaptationMethod, BuiltModel, register_method
+from bizlm.prompting.config import FewShotConfig, PetConfig, ZeroShotConfig
+
+
+class _BuildsOwnModel(AdaptationMethod):
+    """A method that builds its model directly; the model it returns is plain (mergeable)."""
+
+    trains_in_loop = False
+    supported_tasks = ("classify",)
+
+    @classmethod
+    def check_recipe(cls, recipe: Any) -> None:
+        """Single-label classification of single texts only."""
+        if recipe.task.type != "classify" or recipe.task.multi_label:
+            raise RecipeError(
+                f"Method '{cls.name}' classifies single-label texts; task type "
+                f"'{recipe.task.type}'{' (multi-label)' if recipe.task.multi_label else ''} "
+                "needs another method.",
+                hint="Use method full or lora for this task.",
+            )
+        if recipe.task.text_pair_column:
+            raise RecipeError(
+                f"Method '{cls.name}' reads one text per example; task.text_pair_column is set.",
+                hint="Remove task.text_pair_column or use method full.",
+            )
+
+
+@register_method
+class ZeroShot(_BuildsOwnModel):
+    """Labels from their descriptions alone (embedding similarity or a generative LM)."""
+
+    name = "zeroshot"
+    config_class = ZeroShotConfig
+    needs_training_data = False
+
+    @classmethod
+    def check_recipe(cls, recipe: Any) -> None:
+        """Every label needs a description; task.labels defaults to the described labels."""
+        super().check_recipe(recipe)
+        config: ZeroShotConfig = recipe.method
+        if not config.labels:
+            raise RecipeError(
+                "Method zeroshot needs method.labels: each label with a description.",
+                hint="e.g. method: {name: zeroshot, labels: {sport: 'Sports news.', …}}.",
+            )
+        if recipe.task.labels is None:
+            recipe.task.labels = list(config.labels)
+        missing = [label for label in recipe.task.labels if label not in config.labels]
+        if missing:
+            raise RecipeError(
+                f"method.labels describes no label {', '.join(repr(m) for m in missing)} "
+                "of task.labels.",
+                hint="Add a description for every label (a sentence, or the label name).",
+            )
+
+    def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
+        """Label prototypes from the descriptions (no training examples are read)."""
+        from bizlm.prompting.encoding import load_sentence_classifier  # heavy: at use
+        from bizlm.prompting.fewshot import peak_rss_mb
+        from bizlm.prompting.zeroshot import build_zeroshot_head
+        from bizlm.training.loop import LoopResult
+
+        config: ZeroShotConfig = self.config  # type: ignore[assignment]
+        started = time.perf_counter()
+        if config.mode == "generative":
+            from bizlm.prompting.generative import build_generative
+
+            return build_generative(recipe, data, config, reporter)
+        location, tokenizer, model = load_sentence_classifier(recipe.model, data.labels)
+        model.requires_grad_(False)  # nothing is trained
+        build_zeroshot_head(
+            model, tokenizer, data.labels, config.labels, config.scale, recipe.train.max_length
+        )
+        loop = LoopResult(train_seconds=time.perf_counter() - started, peak_rss_mb=peak_rss_mb())
+        return BuiltModel(model, tokenizer, location, loop)
+
+
+@register_method
+class FewShot(_BuildsOwnModel):
+    """Contrastive tuning of the sentence encoder on a few examples, then a linear head."""
+
+    name = "fewshot"
+    config_class = FewShotConfig
+
+    def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
+        """Tune the encoder on the training split, then fit the head on it."""
+        from bizlm.prompting.encoding import load_sentence_classifier  # heavy: at use
+        from bizlm.prompting.fewshot import fit_head, peak_rss_mb, tune_encoder
+
+        config: FewShotConfig = self.config  # type: ignore[assignment]
+        location, tokenizer, model = load_sentence_classifier(recipe.model, data.labels)
+        examples = data.splits["train"]
+        loop = tune_encoder(
+            model, tokenizer, examples, recipe.train, config.per_label_in_batch, reporter
+        )
+        started = time.perf_counter()
+        fit_head(
+            model,
+            tokenizer,
+            examples,
+            data.labels,
+            recipe.train.max_length,
+            config.head_c,
+            recipe.train.seed,
+        )
+        loop.train_seconds += time.perf_counter() - started
+        loop.peak_rss_mb = peak_rss_mb()
+        return BuiltModel(model, tokenizer, location, loop)
+
+
+@register_method
+class Pet(_BuildsOwnModel):
+    """The generative LM, LoRA-tuned to answer with the verbalisers (pattern-exploiting)."""
+
+    name = "pet"
+    config_class = PetConfig
+
+    def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
+        """Train the generator's LoRA update on the training split and merge it."""
+        from bizlm.prompting.pet import train_pet  # heavy: at use
+
+        return train_pet(recipe, data, self.config, reporter)  # type: ignore[arg-type]

@@ -1,0 +1,110 @@
+"""Few-shot training: label-mixing batches, the pair loss, the head, and K-shot sampling."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+
+import bizlm
+from bizlm.data.shots import take_shots
+from bizlm.errors import DataError, RecipeError
+from bizlm.prompting.contrastive import label_batches, pair_loss
+from bizlm.prompting.encoding import embed_texts
+from bizlm.recipe import load_recipe
+from bizlm.tasks import build_task
+from tests.conftest import make_rows, write_csv
+
+
+def test_label_batches_cover_every_example_once_in_same_label_groups() -> None:
+    targets = [label for label in "abcdefghij" for _ in range(4)]  # 10 labels x 4
+    batches = label_batches(targets, 8, 2, np.random.default_rng(0))
+    seen = [i for batch in batches for i in batch]
+    assert sorted(seen) == list(range(40))
+    assert all(len(batch) <= 8 for batch in batches)
+    for batch in batches:  # every label in a batch comes with a partner
+        assert all(count % 2 == 0 for count in Counter(targets[i] for i in batch).values())
+    assert len(batches) == 5  # linear: one pass, not one batch per pair
+
+
+def test_pair_loss_is_zero_for_ideal_vectors_and_positive_otherwise() -> None:
+    ids = torch.tensor([0, 0, 1, 1])
+    ideal = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    assert float(pair_loss(ideal, ids)) == pytest.approx(0.0)
+    swapped = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    # same-label pairs: cosine 0 (error 1); other-label pairs: half at cosine 1 (error 1)
+    assert float(pair_loss(swapped, ids)) == pytest.approx(0.5 * 1.0 + 0.5 * 0.5)
+
+
+def _task_and_examples(path: Path):
+    recipe = load_recipe({"data": {"train": str(path)}})
+    task = build_task(recipe.task)
+    return task, task.read(path, "utf-8", {})
+
+
+def test_take_shots_draws_k_per_label_by_seed(tmp_path: Path) -> None:
+    task, examples = _task_and_examples(write_csv(tmp_path / "d.csv", make_rows(60, seed=1)))
+    first = take_shots(task, examples, 4, seed=0)
+    assert Counter(first.targets) == {"positive": 4, "negative": 4, "neutral": 4}
+    assert take_shots(task, examples, 4, seed=0).texts == first.texts
+    assert take_shots(task, examples, 4, seed=1).texts != first.texts
+
+
+def test_take_shots_names_the_smallest_label(tmp_path: Path) -> None:
+    rows = make_rows(60, seed=1)
+    rows = [r for r in rows if r["label"] != "neutral"] + [
+        r for r in rows if r["label"] == "neutral"
+    ][:3]
+    task, examples = _task_and_examples(write_csv(tmp_path / "d.csv", rows))
+    with pytest.raises(DataError, match="more than label 'neutral' has: it has only 3"):
+        take_shots(task, examples, 5, seed=0)
+
+
+def test_shots_refused_for_multi_label(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "d.csv", make_rows(30, seed=1))
+    recipe = load_recipe({"data": {"train": str(path), "shots": 2}, "task": {"multi_label": True}})
+    task = build_task(recipe.task)
+    with pytest.raises(RecipeError, match="single-label classification only"):
+        take_shots(task, task.read(path, "utf-8", {}), 2, 0)
+
+
+def test_fewshot_tunes_the_encoder_and_copies_the_logistic_head(tiny_recipe: dict) -> None:
+    tiny_recipe["method"] = "fewshot"
+    tiny_recipe["data"]["shots"] = 8
+    tiny_recipe["train"].update(epochs=3, learning_rate=1e-3)
+    result = bizlm.train(tiny_recipe)
+    assert result.info["data"]["counts"]["train"] == 24
+    assert result.info["data"]["shots"] == {"per_label": 8, "seed": 42}
+    assert result.info["training"]["optimizer_steps"] == 6  # 24 examples, batches of 16 -> 2
+    model = bizlm.load(result.bundle)
+
+    from bizlm.data.prepare import prepare_data
+
+    data = prepare_data(load_recipe(tiny_recipe))
+    train = data.splits["train"]
+    vectors = embed_texts(model.model, model.tokenizer, train.texts, 32)
+    gold = [model.labels.index(t) for t in train.targets]
+    head = LogisticRegression(C=1.0, max_iter=1000, random_state=42).fit(vectors, gold)
+    np.testing.assert_allclose(
+        model.predict_proba(train.texts), head.predict_proba(vectors), atol=1e-4
+    )
+
+    from transformers import AutoModel
+
+    original = AutoModel.from_pretrained(tiny_recipe["model"])
+    tuned = model.model.encoder.state_dict()
+    changed = [
+        n for n, p in original.state_dict().items() if n in tuned and not torch.equal(p, tuned[n])
+    ]
+    assert changed, "contrastive tuning left the encoder unchanged"
+
+
+def test_shots_work_with_any_method(tiny_recipe: dict) -> None:
+    tiny_recipe["data"]["shots"] = 5
+    tiny_recipe["train"]["epochs"] = 1
+    result = bizlm.train(tiny_recipe)
+    assert result.info["data"]["counts"]["train"] == 15
