@@ -108,3 +108,27 @@ def test_shots_work_with_any_method(tiny_recipe: dict) -> None:
     tiny_recipe["train"]["epochs"] = 1
     result = bizlm.train(tiny_recipe)
     assert result.info["data"]["counts"]["train"] == 15
+
+
+def test_shots_option_of_train_and_compare(tiny_recipe: dict, tmp_path: Path) -> None:
+    import json
+
+    import yaml
+
+    from bizlm.cli import run
+
+    tiny_recipe["train"]["epochs"] = 1
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump(tiny_recipe))
+    assert run(["train", str(recipe), "--shots", "4", "--quiet"]) == 0
+    info = json.loads((Path(tiny_recipe["output"]) / "bizlm.json").read_text())
+    assert info["data"]["shots"] == {"per_label": 4, "seed": 42}
+    command = ["compare", str(recipe), "--methods", "head", "--seeds", "2", "--shots", "3"]
+    assert run([*command, "--output", str(tmp_path / "cmp"), "--json"]) == 0
+    samples = [
+        json.loads((tmp_path / "cmp" / f"head-seed{s}" / "bizlm.json").read_text())["data"]
+        for s in (0, 1)
+    ]
+    assert [d["shots"]["seed"] for d in samples] == [42, 43]  # one sample per seed
+    assert all(d["counts"]["train"] == 9 for d in samples)
+    assert run(["train", str(recipe), "--shots", "500", "--quiet"]) == 2  # more than a label has
