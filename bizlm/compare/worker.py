@@ -4,7 +4,6 @@ peak memory is its own. Prints one ``RESULT {json}`` line."""
 from __future__ import annotations
 
 import json
-import resource
 import statistics
 import sys
 import time
@@ -37,6 +36,7 @@ def measure(recipe: str, overrides: list[str]) -> dict[str, Any]:
     from bizlm.data.prepare import prepare_data
     from bizlm.recipe import load_recipe
     from bizlm.tasks import build_task
+    from bizlm.training.loop import peak_rss_mb
 
     loaded = load_recipe(recipe, overrides)
     primary = build_task(loaded.task).primary_metric
@@ -54,7 +54,7 @@ def measure(recipe: str, overrides: list[str]) -> dict[str, Any]:
         "total_parameters": training["total_parameters"],
         "train_seconds": training["train_seconds"],
         "samples_per_s": training["samples_per_s"],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "artifact_bytes": folder_size(artifact),
         "artifact": artifact.name,
         "bundle_bytes": folder_size(bundle),

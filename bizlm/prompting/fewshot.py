@@ -3,7 +3,6 @@ regression head on its sentence vectors and copy it into the model's linear laye
 
 from __future__ import annotations
 
-import resource
 import time
 
 import numpy as np
@@ -98,8 +97,3 @@ def fit_head(
     absent = [labels[i] for i in range(len(labels)) if i not in classes]
     bias[[index[label] for label in absent]] = -1e4  # a label with no example is never chosen
     set_head(model, weight, bias)
-
-
-def peak_rss_mb() -> float:
-    """The process's peak resident memory so far, in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

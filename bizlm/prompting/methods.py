@@ -66,9 +66,8 @@ class ZeroShot(_BuildsOwnModel):
     def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
         """Label prototypes from the descriptions (no training examples are read)."""
         from bizlm.prompting.encoding import load_sentence_classifier  # heavy: at use
-        from bizlm.prompting.fewshot import peak_rss_mb
         from bizlm.prompting.zeroshot import build_zeroshot_head
-        from bizlm.training.loop import LoopResult
+        from bizlm.training.loop import LoopResult, peak_rss_mb
 
         config: ZeroShotConfig = self.config  # type: ignore[assignment]
         started = time.perf_counter()
@@ -95,7 +94,8 @@ class FewShot(_BuildsOwnModel):
     def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
         """Tune the encoder on the training split, then fit the head on it."""
         from bizlm.prompting.encoding import load_sentence_classifier  # heavy: at use
-        from bizlm.prompting.fewshot import fit_head, peak_rss_mb, tune_encoder
+        from bizlm.prompting.fewshot import fit_head, tune_encoder
+        from bizlm.training.loop import peak_rss_mb
 
         config: FewShotConfig = self.config  # type: ignore[assignment]
         location, tokenizer, model = load_sentence_classifier(recipe.model, data.labels)

@@ -50,6 +50,11 @@ class LoopHooks:
     on_log: Callable[[dict[str, Any]], None] | None = None
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 @dataclass
 class LoopResult:
     """What happened during training."""
@@ -244,7 +249,7 @@ def train_loop(
     model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
-    result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result.peak_rss_mb = peak_rss_mb()
     return result
 
 
