@@ -8,18 +8,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from transformers import PreTrainedModel
 
 from bizlm.errors import RecipeError
-
-
-class MethodConfig(BaseModel):
-    """Options shared by every method; each method subclasses this with its own fields."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    name: str = Field("full", description="Adaptation method.")
+from bizlm.method_config import MethodConfig
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bizlm.methods.base import MethodConfig
+from bizlm.method_config import MethodConfig
 
 DEFAULT_TEMPLATE = (
     "Classify the text into one of these categories: {labels}.\n\nText: {text}\n\n"

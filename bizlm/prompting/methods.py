@@ -33,6 +33,24 @@ class _BuildsOwnModel(AdaptationMethod):
                 f"Method '{cls.name}' reads one text per example; task.text_pair_column is set.",
                 hint="Remove task.text_pair_column or use method full.",
             )
+        unused = [
+            f"regularise.{key}"
+            for key, value in recipe.regularise.model_dump().items()
+            if value != type(recipe.regularise).model_fields[key].default
+        ]
+        train = recipe.train
+        if train.checkpoint_every is not None:
+            unused.append("train.checkpoint_every")
+        if train.mixed_precision != "no":
+            unused.append("train.mixed_precision")
+        if train.gradient_accumulation_steps != 1:
+            unused.append("train.gradient_accumulation_steps")
+        if unused:
+            raise RecipeError(
+                f"Method '{cls.name}' builds its model outside the shared training loop and "
+                f"does not use {', '.join(unused)}.",
+                hint="Remove those settings, or use a method such as full or lora.",
+            )
 
 
 @register_method

@@ -128,6 +128,12 @@ def train(
     with distributed.main_process_first():  # one process fills the caches, the others read
         data = prepare_data(recipe, task)
     if not method.trains_in_loop:
+        if resume or distributed.process_state().num_processes > 1:
+            raise RecipeError(
+                f"Method '{recipe.method.name}' builds its model in one short pass: it has no "
+                "checkpoints to resume and trains in one process.",
+                hint="Run `bizlm train RECIPE` without --resume and --processes.",
+            )
         return _train_own_model(recipe, task, method, data, output, reporter, observers)
     checkpointer = open_checkpoints(recipe, output, data.summary, resume)
     if checkpointer.source is not None:

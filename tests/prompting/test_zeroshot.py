@@ -85,3 +85,19 @@ def test_other_methods_still_need_training_data(zeroshot_recipe: dict) -> None:
     zeroshot_recipe["method"] = "full"
     with pytest.raises(RecipeError, match=r"give exactly one of data\.catalog or data\.train"):
         load_recipe(zeroshot_recipe)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["regularise.rdrop_alpha=1.0", "train.checkpoint_every=5", "train.mixed_precision=bf16"],
+)
+def test_settings_the_prompt_methods_do_not_use_are_refused(
+    zeroshot_recipe: dict, setting: str
+) -> None:
+    with pytest.raises(RecipeError, match=f"does not use {setting.split('=')[0]}"):
+        load_recipe(zeroshot_recipe, [setting])
+
+
+def test_prompt_methods_cannot_resume(zeroshot_recipe: dict) -> None:
+    with pytest.raises(RecipeError, match="no checkpoints to resume"):
+        bizlm.train(zeroshot_recipe, resume=True)
