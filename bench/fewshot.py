@@ -7,13 +7,17 @@ sampler, seeded) and written to one file that both systems train on. Both run si
 with the default backbone (all-MiniLM-L6-v2) and the same max length. SetFit runs in its own
 environment (``make bench-env`` creates ``.venv-setfit``) with its default training arguments;
 its time is ``Trainer.train``, bizlm's the training seconds its bundle records (encoder tuning
-and head fitting; loading and scoring left out of both).
+and head fitting; loading and scoring left out of both). Zero-shot uses no training example:
+embedding mode is scored on the test sample; generative mode (one LM pass per text) on a
+stratified 100-text part of it, with the 50 validation texts deciding ``calibrate: auto``. The
+reference point is full fine-tuning on the whole training split (one epoch), same test sample.
 
 Run one process per core, then combine:
     python bench/fewshot.py --datasets trec,rotten-tomatoes
     python bench/fewshot.py --datasets bbc-news,airline-tweets
     python bench/fewshot.py --combine
-Finished runs are kept in the work folder's runs.jsonl and skipped when the script is rerun.
+Finished runs are kept in the work folder's runs.jsonl and skipped when the script is rerun;
+``--only zeroshot|fewshot|full-data`` runs one part.
 """
 
 from __future__ import annotations
@@ -118,10 +122,8 @@ def _record(log: Path, done: set[str], key: str, run: Any) -> None:
 
 
 def run_dataset(dataset: str, args: argparse.Namespace) -> None:
-    """Zero-shot runs, then every (seed, K) pair of bizlm fewshot and SetFit."""
-    from bizlm.backbones import resolve_model
-    from bizlm.data.shots import take_shots
-
+    """The parts ``--only`` names: zero-shot runs, every (seed, K) pair of bizlm fewshot and
+    SetFit, and the full fine-tuning reference."""
     folder = Path(args.work) / dataset
     task, train = _prepare(dataset, folder, args)
     log = folder / "runs.jsonl"
@@ -130,6 +132,15 @@ def run_dataset(dataset: str, args: argparse.Namespace) -> None:
         "train": {"max_length": args.max_length},
         "task": {"labels": sorted(DESCRIPTIONS[dataset])},
     }
+    if args.only in ("all", "zeroshot"):
+        _zero_shot(folder, dataset, base, log, done)
+    if args.only in ("all", "fewshot"):
+        _few_shot(folder, task, train, base, log, done, args)
+    if args.only in ("all", "full-data"):
+        _full_data(folder, dataset, base, log, done, args)
+
+
+def _zero_shot(folder: Path, dataset: str, base: dict, log: Path, done: set[str]) -> None:
     for mode in ("embedding", "generative"):
         # generative: one forward pass per text, so a smaller (stratified) sample
         test = folder / ("test-generative.jsonl" if mode == "generative" else "test.jsonl")
@@ -143,6 +154,14 @@ def run_dataset(dataset: str, args: argparse.Namespace) -> None:
             "method": {"name": "zeroshot", "mode": mode, "labels": DESCRIPTIONS[dataset]},
         }
         _record(log, done, f"zeroshot-{mode}", lambda r=recipe: _bizlm(r))
+
+
+def _few_shot(
+    folder: Path, task: Any, train: Any, base: dict, log: Path, done: set[str], args: Any
+) -> None:
+    from bizlm.backbones import resolve_model
+    from bizlm.data.shots import take_shots
+
     model = resolve_model("default")
     for seed in range(args.seeds):
         for shots in args.shots:
@@ -170,18 +189,15 @@ def run_dataset(dataset: str, args: argparse.Namespace) -> None:
             )
 
 
-def run_full_data(dataset: str, args: argparse.Namespace) -> None:
+def _full_data(
+    folder: Path, dataset: str, base: dict, log: Path, done: set[str], args: Any
+) -> None:
     """The reference point: full fine-tuning on the whole training split, same test sample."""
-    folder = Path(args.work) / dataset
-    _prepare(dataset, folder, args)
-    log = folder / "runs.jsonl"
-    done = {json.loads(line)["key"] for line in log.open()} if log.is_file() else set()
-    train = fetch_folder(dataset) / "train.jsonl"
     recipe = {
+        **base,
         "model": "default",
-        "task": {"labels": sorted(DESCRIPTIONS[dataset])},
         "data": {
-            "train": str(train),
+            "train": str(fetch_folder(dataset) / "train.jsonl"),
             "validation": str(folder / "validation.jsonl"),
             "test": str(folder / "test.jsonl"),
         },
@@ -269,7 +285,10 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/bizlm-bench/fewshot")
     parser.add_argument("--combine", action="store_true")
     parser.add_argument(
-        "--full-data", action="store_true", help="Only the full fine-tuning reference runs."
+        "--only",
+        choices=("all", "zeroshot", "fewshot", "full-data"),
+        default="all",
+        help="Run one part: zero-shot, few-shot against SetFit, or full fine-tuning on all data.",
     )
     args = parser.parse_args()
     if args.combine:
@@ -279,7 +298,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     for dataset in args.datasets.split(","):
-        (run_full_data if args.full_data else run_dataset)(dataset, args)
+        run_dataset(dataset, args)
 
 
 if __name__ == "__main__":
