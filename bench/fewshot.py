@@ -163,7 +163,7 @@ def _few_shot(
     from bizlm.data.shots import take_shots
 
     model = resolve_model("default")
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.seeds):
         for shots in args.shots:
             sample = folder / f"shots-{shots}-seed-{seed}.jsonl"
             _write_jsonl(sample, take_shots(task, train, shots, seed))
@@ -279,6 +279,9 @@ def main() -> None:
     parser.add_argument("--datasets", default="bbc-news,trec,airline-tweets,rotten-tomatoes")
     parser.add_argument("--shots", default="8,16", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="Start at this seed (split seeds over processes)."
+    )
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--test-size", type=int, default=500)
     parser.add_argument("--generative-size", type=int, default=100)
