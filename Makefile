@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install quickstart test lint bench bench-env clean
+.PHONY: install browser quickstart test lint bench bench-env clean
 
 install: $(STAMP)
 
@@ -26,7 +26,12 @@ quickstart: install
 lint: install
 	$(BIN)/ruff check bizlm tests bench
 
-test: lint
+# the applications' page tests drive Debian's Chromium (Playwright's own browser download needs a network)
+browser:
+	@test -x /usr/bin/chromium || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium; }
+
+test: lint browser
 	$(BIN)/pytest
 
 bench: install

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
 from bizlm.client import Client, ClientError
@@ -20,29 +18,14 @@ from bizlm.registry.keys import KeyStore
 from bizlm.registry.store import Registry
 from bizlm.serve.app import create_app
 from bizlm.serve.settings import ServeSettings
+from tests.live_server import serve_app
 
 
 @contextlib.contextmanager
 def live_server(settings: ServeSettings) -> Iterator[str]:
-    """Run the app under uvicorn in a thread, on a free loopback port; yield its URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
+    """Run the model server on a free loopback port; yield its URL."""
+    with serve_app(create_app(settings)) as url:
+        yield url
 
 
 def batch_sizes(url: str, model: str) -> tuple[float, float, float]:
