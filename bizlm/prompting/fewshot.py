@@ -3,17 +3,15 @@ regression head on its sentence vectors and copy it into the model's linear laye
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
-from transformers import get_linear_schedule_with_warmup
 
 from bizlm.inference import tokenize
 from bizlm.prompting.contrastive import label_batches, pair_loss
 from bizlm.prompting.encoding import embed_texts, set_head
 from bizlm.prompting.sentence_model import SentenceClassifier
+from bizlm.prompting.steps import run_epochs
 from bizlm.tasks import Examples
 from bizlm.training.batching import PaddingCollator
 from bizlm.training.loop import LoopResult
@@ -37,40 +35,18 @@ def tune_encoder(
     epochs = [
         label_batches(targets, train.batch_size, per_label, generator) for _ in range(train.epochs)
     ]
-    steps = sum(len(batches) for batches in epochs)
-    optimizer = torch.optim.AdamW(
-        model.encoder.parameters(), lr=train.learning_rate, weight_decay=train.weight_decay
+
+    def backward(batch: list[int]) -> float:
+        inputs = collate([features[i] for i in batch])
+        ids = torch.tensor([label_ids[targets[i]] for i in batch])
+        loss = pair_loss(model.embed(**inputs), ids)
+        loss.backward()
+        return float(loss.detach())
+
+    parameters = list(model.encoder.parameters())
+    return run_epochs(
+        model, parameters, train, epochs, backward, reporter, "contrastive tuning", "pair_loss"
     )
-    schedule = get_linear_schedule_with_warmup(optimizer, int(train.warmup_ratio * steps), steps)
-    result = LoopResult()
-    reporter.start("contrastive tuning", steps)
-    started = time.perf_counter()
-    model.train()
-    try:
-        for epoch, batches in enumerate(epochs, start=1):
-            losses = []
-            for batch in batches:
-                inputs = collate([features[i] for i in batch])
-                ids = torch.tensor([label_ids[targets[i]] for i in batch])
-                loss = pair_loss(model.embed(**inputs), ids)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.encoder.parameters(), train.max_grad_norm)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad()
-                losses.append(float(loss.detach()))
-                result.optimizer_steps += 1
-                result.samples_seen += len(batch)
-                reporter.advance(1, loss=losses[-1])
-            if losses:
-                result.history.append({"epoch": epoch, "pair_loss": float(np.mean(losses))})
-    except KeyboardInterrupt:
-        result.interrupted = True
-    finally:
-        reporter.stop()
-        model.eval()
-    result.train_seconds = time.perf_counter() - started
-    return result
 
 
 def fit_head(

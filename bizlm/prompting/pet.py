@@ -8,19 +8,17 @@ causal LM served like a zero-shot generative bundle (no calibration: the model w
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 import torch
 from peft import LoraConfig, get_peft_model
-from transformers import get_linear_schedule_with_warmup
 
 from bizlm.errors import RecipeError
 from bizlm.methods.base import BuiltModel
 from bizlm.prompting.config import PetConfig
 from bizlm.prompting.generative import PromptScorer, check_verbalisers, load_generator
-from bizlm.training.loop import LoopResult
+from bizlm.prompting.steps import run_epochs
 
 
 def answer_scores(
@@ -75,44 +73,26 @@ def train_pet(recipe: Any, data: Any, config: PetConfig, reporter: Any) -> Built
     )
     tuned = get_peft_model(model, lora)
     parameters = [p for p in tuned.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        parameters, lr=train.learning_rate, weight_decay=train.weight_decay
-    )
-    batches_per_epoch = -(-len(prompts) // train.batch_size)
-    steps = batches_per_epoch * train.epochs
-    schedule = get_linear_schedule_with_warmup(optimizer, int(train.warmup_ratio * steps), steps)
     generator = np.random.default_rng(train.seed)
-    loop = LoopResult()
-    reporter.start("pattern-exploiting training", steps)
-    started = time.perf_counter()
-    tuned.train()
-    try:
-        for epoch in range(1, train.epochs + 1):
-            order = generator.permutation(len(prompts))
-            losses = []
-            for start in range(0, len(order), train.batch_size):
-                batch = order[start : start + train.batch_size]
-                for index in batch:  # one example at a time: C sequences each
-                    logits = answer_scores(tuned, prompts[index], scorer.answer_ids)
-                    loss = torch.nn.functional.cross_entropy(
-                        logits[None], torch.tensor([gold[index]])
-                    )
-                    (loss / len(batch)).backward()
-                    losses.append(float(loss.detach()))
-                torch.nn.utils.clip_grad_norm_(parameters, train.max_grad_norm)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad()
-                loop.optimizer_steps += 1
-                loop.samples_seen += len(batch)
-                reporter.advance(1, loss=float(np.mean(losses[-len(batch) :])))
-            loop.history.append({"epoch": epoch, "loss": float(np.mean(losses))})
-    except KeyboardInterrupt:
-        loop.interrupted = True
-    finally:
-        reporter.stop()
-    loop.train_seconds = time.perf_counter() - started
-    merged = tuned.merge_and_unload().eval()
+    epochs = []
+    for _ in range(train.epochs):
+        order = generator.permutation(len(prompts))
+        starts = range(0, len(order), train.batch_size)
+        epochs.append([order[start : start + train.batch_size] for start in starts])
+
+    def backward(batch: np.ndarray) -> float:
+        losses = []
+        for index in batch:  # one example at a time: C sequences each
+            logits = answer_scores(tuned, prompts[index], scorer.answer_ids)
+            loss = torch.nn.functional.cross_entropy(logits[None], torch.tensor([gold[index]]))
+            (loss / len(batch)).backward()
+            losses.append(float(loss.detach()))
+        return float(np.mean(losses))
+
+    loop = run_epochs(
+        tuned, parameters, train, epochs, backward, reporter, "pattern-exploiting training", "loss"
+    )
+    merged = tuned.merge_and_unload()
     prompt = {
         "template": config.template,
         "verbalisers": verbalisers,
