@@ -72,6 +72,16 @@ class Predictor:
 
         Class probabilities for a classifier; see the subclasses for other tasks.
         """
+        return self.activate(self.logits(texts, batch_size, on_batch, pairs))
+
+    def logits(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        on_batch: Callable[[int], None] | None = None,
+        pairs: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """The head's raw scores per text (or text pair), before the task's activation."""
         texts = check_texts(texts)
         if pairs is not None:
             pairs = check_texts(pairs)
@@ -84,13 +94,10 @@ class Predictor:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         features = tokenize(self.tokenizer, texts, self.max_length, pairs)
         with torch.inference_mode():
-            logits = batched_outputs(
-                self._forward, features, self.pad_token_id, batch_size, on_batch
-            )
-        return self._activate(logits)
+            return batched_outputs(self._forward, features, self.pad_token_id, batch_size, on_batch)
 
-    def _activate(self, logits: np.ndarray) -> np.ndarray:
-        """Turn the head's logits into the task's outputs (here: class probabilities)."""
+    def activate(self, logits: np.ndarray) -> np.ndarray:
+        """Turn the head's :meth:`logits` into the task's outputs (here: class probabilities)."""
         return softmax(logits)
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
@@ -130,7 +137,7 @@ class MultiLabelPredictor(Predictor):
         saved = self.info.get("calibration", {}).get("thresholds")
         return list(saved) if saved else [0.5] * len(self.labels)
 
-    def _activate(self, logits: np.ndarray) -> np.ndarray:
+    def activate(self, logits: np.ndarray) -> np.ndarray:
         return sigmoid(logits)
 
     def _describe(self, row: np.ndarray) -> dict[str, Any]:
@@ -147,7 +154,7 @@ class MultiLabelPredictor(Predictor):
 class ScorePredictor(Predictor):
     """A number per text or text pair (regression, relevance, matching)."""
 
-    def _activate(self, logits: np.ndarray) -> np.ndarray:
+    def activate(self, logits: np.ndarray) -> np.ndarray:
         return logits.astype(np.float32)
 
     def _describe(self, row: np.ndarray) -> dict[str, Any]:

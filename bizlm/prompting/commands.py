@@ -25,13 +25,9 @@ def prompt_report(bundle: Path, text: str) -> dict[str, Any]:
     info = predictor.info
     method = info.get("recipe", {}).get("method", {})
     descriptions = method.get("labels", {}) if method.get("name") == "zeroshot" else {}
-    probabilities = predictor.predict_proba([text])[0]
-    logits = None
-    if hasattr(predictor, "model") and hasattr(predictor.model, "classifier"):
-        from bizlm.inference import batched_logits, tokenize
-
-        features = tokenize(predictor.tokenizer, [text], predictor.max_length)
-        logits = batched_logits(predictor.model, features, predictor.pad_token_id)[0]
+    logits = predictor.logits([text])
+    probabilities = predictor.activate(logits)[0]
+    logits = logits[0]
     scale = method.get("scale") if descriptions else None
     return {
         "bundle": str(bundle),
@@ -41,8 +37,8 @@ def prompt_report(bundle: Path, text: str) -> dict[str, Any]:
             {
                 "label": label,
                 "description": descriptions.get(label, {}).get("description"),
-                "cosine": float(logits[i] / scale) if scale and logits is not None else None,
-                "logit": float(logits[i]) if logits is not None else None,
+                "cosine": float(logits[i] / scale) if scale else None,
+                "logit": float(logits[i]),
                 "probability": float(probabilities[i]),
             }
             for i, label in enumerate(predictor.labels)

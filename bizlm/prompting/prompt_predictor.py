@@ -38,14 +38,14 @@ class PromptPredictor(Predictor):
         self.calibrated = prior is not None
         self.prior = np.array(prior) if self.calibrated else np.zeros(len(self.labels))
 
-    def predict_proba(
+    def logits(
         self,
         texts: Sequence[str],
         batch_size: int = 64,
         on_batch: Callable[[int], None] | None = None,
         pairs: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """Calibrated label probabilities, one row per text."""
+        """Each label's verbaliser log-probability minus the stored prior, one row per text."""
         if pairs is not None:
             raise DataError(
                 "A generative zero-shot model reads one text per example, not text pairs.",
@@ -59,12 +59,16 @@ class PromptPredictor(Predictor):
             rows.append(self.scorer.log_probs(text) - self.prior)
             if on_batch is not None:
                 on_batch(1)
-        return softmax(np.stack(rows)).astype(np.float32)
+        return np.stack(rows)
+
+    def activate(self, logits: np.ndarray) -> np.ndarray:
+        """Softmax over the labels' calibrated scores."""
+        return softmax(logits).astype(np.float32)
 
     def try_prompt(self, text: str) -> dict[str, Any]:
         """The filled prompt and, per label, its verbaliser, raw score and probability."""
         raw = self.scorer.log_probs(text)
-        probabilities = softmax((raw - self.prior)[None, :])[0]
+        probabilities = self.activate((raw - self.prior)[None, :])[0]
         return {
             "prompt": self.scorer.fill(text),
             "labels": [

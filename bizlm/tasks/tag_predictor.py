@@ -33,8 +33,8 @@ class TagPredictor(Predictor):
         """How sentences longer than max_length are handled: ``window`` or ``truncate``."""
         return self.info.get("recipe", {}).get("task", {}).get("long_inputs", "window")
 
-    def predict_proba(self, *args: Any, **kwargs: Any) -> np.ndarray:
-        """Taggers give spans per text, not one probability row: use :meth:`predict`."""
+    def logits(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        """Taggers give spans per text, not one score row (so no ``predict_proba`` either)."""
         raise BizlmError(
             "This bundle tags tokens (named entities); it has no per-text probabilities.",
             hint="Call predict(texts) for entity spans, or predict_words(sentences) for tags.",
