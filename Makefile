@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install browser quickstart test lint bench bench-env clean
+.PHONY: install browser quickstart support-demo test lint bench bench-env clean
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ quickstart: install
 
 lint: install
 	$(BIN)/ruff check bizlm tests bench
+
+# the support desk demo: trec question types as intents, a written FAQ; chat page on :8000/support
+support-demo: install
+	$(BIN)/bizlm app support demo runs/support-demo
 
 # the applications' page tests drive Debian's Chromium (Playwright's own browser download needs a network)
 browser:

@@ -347,6 +347,12 @@ from bizlm.prompting.commands import prompt_app  # noqa: E402
 app.add_typer(prompt_app, name="prompt")
 # --- end prompt learning ---
 
+# --- applications: support desk, risk monitor, recommender ---
+from bizlm.apps.commands import apps_app  # noqa: E402
+
+app.add_typer(apps_app, name="app")
+# --- end applications ---
+
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (user errors: 2; interrupted training: 130)."""

@@ -119,7 +119,9 @@ def _add_routes(
         settings.max_texts, settings.max_text_chars, settings.max_explain_texts
     )
 
-    def caller(scope: str) -> Any:
+    def require_scope(scope: str) -> Any:
+        """A dependency that admits keys holding ``scope`` (everyone when auth is off)."""
+
         async def check(  # async: no thread hop for an in-memory check
             request: Request,
             header_key: Annotated[str | None, Security(_api_key_header)] = None,
@@ -135,8 +137,13 @@ def _add_routes(
             keyring.check_rate(key)
             return principal
 
-        return Annotated[Principal, Depends(check)]
+        return check
 
+    def caller(scope: str) -> Any:
+        return Annotated[Principal, Depends(require_scope(scope))]
+
+    # application routers added after create_app use the same keys, rates and key refresh
+    app.state.require_scope = require_scope
     predict_caller = caller("predict")
     admin_caller = caller("admin")
 

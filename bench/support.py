@@ -1,0 +1,227 @@
+"""Support desk benchmark on the demo desk (trec question types, written FAQ).
+
+In one run:
+  * build the demo project (`bizlm app support init --demo`) and train it: held-out test
+    intent accuracy and out-of-scope precision/recall (8 trec question types are never trained
+    on; half of their sampled questions tune the threshold, half are tested);
+  * FAQ retrieval of the paraphrased test questions (bizlm/apps/support/demo/
+    faq_paraphrases.jsonl, 2 per entry): hit@1, hit@5 and MRR for hybrid (RRF) against
+    BM25-only and embedding-only;
+  * chat latency: `bizlm app support serve` in a subprocess on 127.0.0.1, one client sending
+    the paraphrases and the held-out test questions one at a time: p50/p95/p99.
+Writes bench/results/support.json.
+Run: BIZLM_HOME=... OMP_NUM_THREADS=1 python bench/support.py [--per-intent 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe_machine  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "support.json"
+TARGETS = {"hybrid_mrr_margin": 0.0}
+
+
+def with_distractors(index: Any, count: int, seed: int) -> Any:
+    """The FAQ index plus ``count`` trec questions as distractor entries (never the answer)."""
+    import random
+
+    from bizlm.apps.support.project import FaqEntry
+    from bizlm.apps.support.retrieval import FaqIndex
+    from bizlm.apps.support.scaffold import trec_rows
+
+    questions = sorted({row["text"] for row in trec_rows()})
+    picked = random.Random(seed).sample(questions, count)
+    extra = [FaqEntry(f"trec-{i}", q, "(distractor)") for i, q in enumerate(picked)]
+    return FaqIndex.build([*index.entries, *extra], index.encoder, index.rrf_k)
+
+
+def retrieval_scores(index: Any, paraphrases: list[dict[str, str]]) -> dict[str, dict]:
+    """hit@1, hit@5 and MRR of each ranker over the paraphrased questions."""
+    from bizlm.apps.support.retrieval import MODES
+
+    size = len(index.entries)
+    scores = {}
+    for mode in MODES:
+        ranks = []
+        for item in paraphrases:
+            ids = [hit.entry.id for hit in index.search(item["question"], size, mode)]
+            ranks.append(ids.index(item["faq_id"]) + 1)
+        ranks_array = np.array(ranks)
+        scores[mode] = {
+            "hit_at_1": float(np.mean(ranks_array <= 1)),
+            "hit_at_5": float(np.mean(ranks_array <= 5)),
+            "mrr": float(np.mean(1.0 / ranks_array)),
+        }
+    return scores
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def chat_latency(project: Path, messages: list[str], warmup: int = 10) -> dict[str, Any]:
+    """Latency of /v1/support/chat, one request at a time, against the real server process."""
+    import httpx
+
+    port = _free_port()
+    database = project / "bench-conversations.db"
+    arguments = [
+        "app",
+        "support",
+        "serve",
+        str(project),
+        "--no-auth",
+        "--port",
+        str(port),
+        "--database",
+        str(database),
+        "--no-access-log",
+    ]
+    code = "import sys; from bizlm.cli import run; sys.exit(run(sys.argv[1:]))"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    server = subprocess.Popen([sys.executable, "-c", code, *arguments], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the support server did not start")
+                time.sleep(0.5)
+            for message in messages[:warmup]:
+                client.post("/v1/support/chat", json={"message": message})
+            latencies, errors = [], 0
+            for message in messages:
+                started = time.perf_counter()
+                response = client.post("/v1/support/chat", json={"message": message})
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += response.status_code != 200
+    finally:
+        server.terminate()
+        server.wait(30)
+    values = np.array(latencies)
+    return {
+        "requests": len(values),
+        "errors": errors,
+        "p50_ms": float(np.percentile(values, 50)),
+        "p95_ms": float(np.percentile(values, 95)),
+        "p99_ms": float(np.percentile(values, 99)),
+    }
+
+
+def main() -> None:
+    """Train the demo desk, measure it, print a table and write the JSON."""
+    import torch
+
+    from bizlm.apps.support.agent import SupportAgent
+    from bizlm.apps.support.scaffold import DEMO_PARAPHRASES, init_demo
+    from bizlm.apps.support.training import train_project
+    from bizlm.atomic import atomic_write_text
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-intent", type=int, default=60)
+    parser.add_argument("--out-of-scope-per-type", type=int, default=15)
+    parser.add_argument("--distractors", type=int, default=500)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    lines = DEMO_PARAPHRASES.read_text(encoding="utf-8").splitlines()
+    paraphrases = [json.loads(line) for line in lines if line.strip()]
+    with tempfile.TemporaryDirectory() as folder:
+        project = Path(folder) / "demo-desk"
+        init_demo(
+            project, per_intent=args.per_intent, out_of_scope_per_type=args.out_of_scope_per_type
+        )
+        started = time.perf_counter()
+        info = train_project(project)
+        train_seconds = time.perf_counter() - started
+        agent = SupportAgent(project)
+        retrieval = retrieval_scores(
+            with_distractors(agent.faq, args.distractors, seed=7), paraphrases
+        )
+        retrieval_demo_faq_only = retrieval_scores(agent.faq, paraphrases)
+        test_rows = (project / "build" / "data" / "test.jsonl").read_text().splitlines()
+        messages = [p["question"] for p in paraphrases]
+        messages += [json.loads(row)["text"] for row in test_rows if row.strip()]
+        del agent
+        latency = chat_latency(project, messages)
+    margin = retrieval["hybrid"]["mrr"] - max(
+        retrieval["bm25"]["mrr"], retrieval["embedding"]["mrr"]
+    )
+    test = info["test"]
+    result = {
+        "hybrid_mrr_margin": margin,
+        "intent_accuracy": test["intent_accuracy"],
+        "oos_precision": test["oos_precision"],
+        "oos_recall": test["oos_recall"],
+        "chat_p95_ms": latency["p95_ms"],
+        "targets": TARGETS,
+        "met": {"hybrid_mrr_margin": margin > TARGETS["hybrid_mrr_margin"]},
+        "retrieval": retrieval,
+        "retrieval_queries": len(paraphrases),
+        "retrieval_index": f"{info['faq_entries']} demo FAQ entries + {args.distractors} "
+        "distractor entries (trec questions, sampled with seed 7)",
+        "retrieval_demo_faq_only": retrieval_demo_faq_only,
+        "hybrid_mrr_margin_demo_faq_only": retrieval_demo_faq_only["hybrid"]["mrr"]
+        - max(retrieval_demo_faq_only["bm25"]["mrr"], retrieval_demo_faq_only["embedding"]["mrr"]),
+        "faq_entries": info["faq_entries"],
+        "intents": {
+            "method": info["method"],
+            "labels": info["labels"],
+            "examples": info["examples"],
+            "calibration": info["calibration"],
+            "test": test,
+            "train_seconds": round(train_seconds, 1),
+        },
+        "chat_latency": latency,
+        "setup": {
+            "data": "trec catalog set: 12 fine question types as intents, "
+            f"{args.per_intent} sampled questions each (subsample of the 5,381 questions); "
+            f"8 other types held out as out-of-scope, {args.out_of_scope_per_type} each",
+            "model": "default (all-MiniLM-L6-v2), method and settings of the demo recipe",
+            "latency": "one client, sequential requests, server and client on one machine",
+        },
+        "machine": describe_machine(),
+    }
+    atomic_write_text(RESULTS, json.dumps(result, indent=2) + "\n")
+    print(f"{'ranker':<10} {'hit@1':>7} {'hit@5':>7} {'MRR':>7}")
+    for mode, scores in retrieval.items():
+        print(
+            f"{mode:<10} {scores['hit_at_1']:7.3f} {scores['hit_at_5']:7.3f} {scores['mrr']:7.3f}"
+        )
+    print(f"hybrid MRR margin over the better single ranker: {margin:+.3f}")
+    print(
+        f"intent accuracy {test['intent_accuracy']:.3f}; out-of-scope precision "
+        f"{test['oos_precision']:.3f}, recall {test['oos_recall']:.3f}"
+    )
+    print(
+        f"chat latency p50 {latency['p50_ms']:.1f} ms, p95 {latency['p95_ms']:.1f} ms "
+        f"({latency['requests']} requests, {latency['errors']} errors)"
+    )
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

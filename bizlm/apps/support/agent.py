@@ -1,0 +1,114 @@
+"""Answer one customer message: the intent's template, else the best FAQ answer, else hand-off.
+
+1. The intent model gives calibrated probabilities; below the tuned threshold the intent is
+   ``out_of_scope``.
+2. A known intent with a template answers with it when every slot is filled by an entity span
+   of that type from the NER model (a template without slots needs no NER model).
+3. Otherwise the best FAQ entry (hybrid retrieval) answers when its similarity to the message
+   reaches ``faq.min_similarity``.
+4. Otherwise the conversation is handed to a person.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bizlm.apps.support.calibration import scale
+from bizlm.apps.support.project import (
+    OUT_OF_SCOPE,
+    SupportProject,
+    SupportProjectError,
+    load_project,
+    template_slots,
+)
+from bizlm.apps.support.retrieval import FaqIndex, SentenceEncoder
+from bizlm.apps.support.training import BUILD_INFO
+
+
+@dataclass
+class Answer:
+    """What the desk replies to one message."""
+
+    text: str
+    kind: str  # template, faq or handoff
+    intent: str
+    confidence: float
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def handoff(self) -> bool:
+        """True when a person takes over."""
+        return self.kind == "handoff"
+
+
+def fill_template(template: str, entities: list[dict[str, Any]]) -> str | None:
+    """The template with each ``{TYPE}`` slot replaced by the first entity of that type."""
+    first: dict[str, str] = {}
+    for entity in entities:
+        first.setdefault(entity["type"], entity["text"])
+    slots = template_slots(template)
+    if any(slot not in first for slot in slots):
+        return None
+    return template.format_map({slot: first[slot] for slot in slots})
+
+
+class SupportAgent:
+    """A trained support project, ready to answer (thread-safe; one message at a time)."""
+
+    def __init__(self, root: Path) -> None:
+        import bizlm
+
+        self.project: SupportProject = load_project(root)
+        info_path = self.project.build_dir / BUILD_INFO
+        if not info_path.is_file():
+            raise SupportProjectError(
+                f"{root} has not been trained yet.",
+                hint=f"Run `bizlm app support train {root}` first.",
+            )
+        self.info = json.loads(info_path.read_text(encoding="utf-8"))
+        self.intents = bizlm.load(self.project.build_dir / self.info["intent_bundle"])
+        ner_path = self.project.ner_path()
+        self.ner = bizlm.load(ner_path) if ner_path is not None else None
+        recipe = self.project.recipe
+        encoder = SentenceEncoder(
+            str(recipe.get("model", "default")),
+            int(recipe.get("train", {}).get("max_length", 128)),
+        )
+        faq = self.project.settings.faq
+        self.faq = FaqIndex.load(self.project.build_dir, self.project.faq, encoder, faq.rrf_k)
+        calibration = self.info["calibration"]
+        self.temperature = float(calibration["temperature"])
+        self.threshold = float(calibration["threshold"])
+        self._lock = threading.Lock()
+
+    def classify(self, text: str) -> tuple[str, float]:
+        """(intent or ``out_of_scope``, calibrated confidence of the top intent)."""
+        probabilities = scale(self.intents.predict_proba([text]), self.temperature)[0]
+        best = int(probabilities.argmax())
+        confidence = float(probabilities[best])
+        intent = self.intents.labels[best] if confidence >= self.threshold else OUT_OF_SCOPE
+        return intent, confidence
+
+    def answer(self, text: str) -> Answer:
+        """The reply to one message."""
+        with self._lock:
+            intent, confidence = self.classify(text)
+            entities = self.ner.predict([text])[0]["entities"] if self.ner is not None else []
+            hits = self.faq.search(text, self.project.settings.faq.top_k)
+        sources = [
+            {"id": h.entry.id, "question": h.entry.question, "similarity": round(h.similarity, 4)}
+            for h in hits
+        ]
+        template = self.project.templates.get(intent)
+        filled = fill_template(template, entities) if template is not None else None
+        if filled is not None:
+            return Answer(filled, "template", intent, confidence, sources, entities)
+        if hits and hits[0].similarity >= self.project.settings.faq.min_similarity:
+            return Answer(hits[0].entry.answer, "faq", intent, confidence, sources, entities)
+        handoff = self.project.settings.handoff_message
+        return Answer(handoff, "handoff", intent, confidence, sources, entities)

@@ -1,0 +1,222 @@
+"""`bizlm app support` sub-commands: init, train, ask, serve, demo, export-feedback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+out = Console()
+err = Console(stderr=True)
+
+support_app = typer.Typer(
+    no_args_is_help=True,
+    help="The support desk: intents, FAQ retrieval, answer templates, hand-off to a person.",
+)
+ProjectDir = Annotated[Path, typer.Argument(help="The support project folder.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _emit(payload: Any, as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        out.print_json(json.dumps(payload, default=str))
+    else:
+        for line in lines:
+            out.print(line, highlight=False, markup=False)
+
+
+@support_app.command()
+def init(
+    directory: ProjectDir,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Build the demo desk from the trec catalog set (fetched if needed)."
+        ),
+    ] = False,
+    per_intent: Annotated[
+        int, typer.Option(min=4, help="--demo: example questions per intent.")
+    ] = 60,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite project files.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a project: intents.yaml, faq.jsonl, templates.yaml, recipe.yaml, support.yaml."""
+    from bizlm.apps.support.scaffold import init_demo, init_project
+
+    files = init_demo(directory, force, per_intent) if demo else init_project(directory, force)
+    _emit(
+        {"project": str(directory), "files": [str(f) for f in files]},
+        as_json,
+        [f"wrote {f}" for f in files] + [f"next: bizlm app support train {directory}"],
+    )
+
+
+@support_app.command()
+def train(
+    directory: ProjectDir,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Train the intent model, tune its out-of-scope threshold and index the FAQ."""
+    from bizlm.apps.support.training import train_project
+    from bizlm.training.progress import Reporter, RichReporter
+
+    info = train_project(directory, Reporter() if quiet or as_json else RichReporter(err))
+    test = info["test"]
+    calibration = info["calibration"]
+    _emit(
+        info,
+        as_json,
+        [
+            f"intent model ({info['method']}): {directory / 'build' / info['intent_bundle']}",
+            f"examples: {info['examples']}",
+            f"out-of-scope threshold {calibration['threshold']:.3f} (temperature "
+            f"{calibration['temperature']:.2f}, target precision {calibration['target_precision']}"
+            f"{'' if calibration['reached_target'] else ', NOT reached on validation'})",
+            f"test: intent accuracy {test['intent_accuracy']:.3f}, out-of-scope precision "
+            f"{test['oos_precision']:.3f} recall {test['oos_recall']:.3f}",
+            f"FAQ index: {info['faq_entries']} entries",
+            *[f"warning: {w}" for w in info["warnings"]],
+        ],
+    )
+
+
+@support_app.command()
+def ask(
+    directory: ProjectDir,
+    message: Annotated[str, typer.Argument(help="A customer message.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Answer one message from the command line (nothing is stored)."""
+    from bizlm.apps.support.agent import SupportAgent
+    from bizlm.apps.support.project import SupportProjectError
+
+    if not message.strip():
+        raise SupportProjectError("The message is empty.", hint="Give a question to answer.")
+    agent = SupportAgent(directory)
+    limit = agent.project.settings.max_message_chars
+    if len(message) > limit:
+        raise SupportProjectError(
+            f"The message has {len(message)} characters; the desk takes at most {limit}.",
+            hint="Shorten it, or raise max_message_chars in support.yaml.",
+        )
+    reply = agent.answer(message)
+    payload = {
+        "answer": reply.text,
+        "kind": reply.kind,
+        "intent": reply.intent,
+        "confidence": reply.confidence,
+        "handoff": reply.handoff,
+        "sources": reply.sources,
+    }
+    _emit(
+        payload,
+        as_json,
+        [reply.text, f"({reply.kind}; intent {reply.intent}, confidence {reply.confidence:.2f})"],
+    )
+
+
+def _run_server(
+    directory: Path,
+    settings: Any,
+    database: Path | None,
+    port: int,
+    access_log: bool = True,
+) -> None:
+    import uvicorn
+
+    from bizlm.apps.support.service import create_support_app
+    from bizlm.serve.commands import masked_log_config
+
+    app, store = create_support_app(directory, settings, database)
+    err.print(f"chat page: http://{settings.host}:{port}/support", highlight=False)
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=port,
+            log_config=masked_log_config(),
+            access_log=access_log,
+        )
+    finally:
+        store.close()
+
+
+@support_app.command()
+def serve(
+    directory: ProjectDir,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="No API keys (only on a loopback host).")
+    ] = False,
+    database: Annotated[
+        Path | None,
+        typer.Option(help="SQLite file of conversations (default: DIR/conversations.db)."),
+    ] = None,
+    registry: Annotated[
+        str | None, typer.Option("--registry", help="Registry URL holding the API keys.")
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log each request line (masked).")] = True,
+) -> None:
+    """Serve the chat API (/v1/support/chat) and the chat page (/support)."""
+    from bizlm.serve.settings import ServeSettings
+
+    settings = ServeSettings(registry_url=registry, host=host, auth=not no_auth).check()
+    _run_server(directory, settings, database, port, access_log)
+
+
+@support_app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder of the demo project.")] = Path(
+        "runs/support-demo"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8000,
+) -> None:
+    """One line to a running demo desk: init --demo and train when needed, then serve."""
+    from bizlm.apps.support.scaffold import init_demo
+    from bizlm.apps.support.training import BUILD_INFO, train_project
+    from bizlm.serve.settings import ServeSettings
+    from bizlm.training.progress import RichReporter
+
+    if not (directory / "intents.yaml").exists():
+        init_demo(directory)
+        err.print(f"demo project written to {directory}", highlight=False)
+    if not (directory / "build" / BUILD_INFO).exists():
+        train_project(directory, RichReporter(err))
+    _run_server(directory, ServeSettings(host="127.0.0.1", auth=False), None, port)
+
+
+@support_app.command("export-feedback")
+def export_feedback_command(
+    directory: ProjectDir,
+    output: Annotated[Path, typer.Argument(help="JSONL file of text,label rows to write.")],
+    database: Annotated[
+        Path | None,
+        typer.Option(help="SQLite file of conversations (default: DIR/conversations.db)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write rated replies as training rows for `bizlm update BUNDLE --data OUTPUT`."""
+    from bizlm.apps.support.project import SupportProjectError
+    from bizlm.apps.support.store import ConversationStore, export_feedback
+
+    path = database or directory / "conversations.db"
+    if not path.is_file():
+        raise SupportProjectError(
+            f"{path} does not exist.", hint="Serve the desk first, or pass --database FILE."
+        )
+    store = ConversationStore(path)
+    try:
+        counts = export_feedback(store, output)
+    finally:
+        store.close()
+    _emit(
+        {"output": str(output), **counts},
+        as_json,
+        [f"{output}: {counts['written']} rows"]
+        + [f"{k.replace('_', ' ')}: {v}" for k, v in counts.items() if k != "written" and v],
+    )

@@ -1,0 +1,162 @@
+"""The support desk service: the model server (``bizlm.serve``) plus the chat API and page.
+
+API keys, body limits, Prometheus metrics and JSON error answers come from
+:func:`bizlm.serve.create_app`, which also serves the intent model under ``/v1/models/intent``.
+"""
+
+import asyncio
+import dataclasses
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.security import APIKeyHeader, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, create_model, field_validator
+
+from bizlm.apps.support.agent import SupportAgent
+from bizlm.apps.support.store import ConversationStore
+from bizlm.serve.app import create_app
+from bizlm.serve.errors import ApiError, error_responses
+from bizlm.serve.settings import ServeSettings
+
+PAGE = Path(__file__).parent / "static" / "chat.html"
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False)
+
+
+class ChatMessage(BaseModel):
+    """One customer message; ``session_id`` continues a conversation (new one if absent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: StrictStr | None = Field(None, min_length=1, max_length=100)
+    message: StrictStr = Field(min_length=1)
+
+    @field_validator("message")
+    @classmethod
+    def _has_text(cls, message: str) -> str:
+        if not message.strip():
+            raise ValueError("the message holds only spaces; write a question")
+        return message
+
+
+class ChatReply(BaseModel):
+    """The desk's reply."""
+
+    session_id: str
+    message_id: int = Field(description="Id of the reply; rate it with /v1/support/feedback.")
+    answer: str
+    kind: Literal["template", "faq", "handoff"]
+    intent: str
+    confidence: float
+    sources: list[dict[str, Any]]
+    handoff: bool
+    conversation: list[dict[str, Any]] | None = Field(
+        None, description="On hand-off: the conversation so far (masked), as given to a person."
+    )
+
+
+class Feedback(BaseModel):
+    """Thumbs up or down on a reply, optionally with the intent it should have had."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    message_id: int
+    rating: Literal["up", "down"]
+    correct_intent: str | None = None
+
+
+class FeedbackStored(BaseModel):
+    """The stored feedback's id."""
+
+    feedback_id: int
+
+
+def support_router(agent: SupportAgent, store: ConversationStore, require_scope: Any) -> APIRouter:
+    """Routes of the chat API and page; ``require_scope`` is the model server's key check."""
+    router = APIRouter(tags=["support"])
+    allowed = Depends(require_scope("predict"))
+    limit = agent.project.settings.max_message_chars
+    chat_message = create_model(
+        "ChatRequest",
+        __base__=ChatMessage,
+        message=(StrictStr, Field(min_length=1, max_length=limit)),
+    )
+    errors = error_responses(400, 401, 403, 413, 422, 429)
+
+    @router.post("/v1/support/chat", response_model=ChatReply, responses=errors)
+    async def chat(body: chat_message, _: Any = allowed) -> ChatReply:  # type: ignore[valid-type]
+        """Answer a customer message and store both (PII masked)."""
+        session_id = body.session_id or uuid.uuid4().hex
+        reply = await asyncio.to_thread(agent.answer, body.message)
+        store.add_message(session_id, "customer", body.message)
+        message_id = store.add_message(
+            session_id, "desk", reply.text, reply.intent, reply.confidence, reply.kind
+        )
+        conversation = store.add_handoff(session_id) if reply.handoff else None
+        return ChatReply(
+            session_id=session_id,
+            message_id=message_id,
+            answer=reply.text,
+            kind=reply.kind,
+            intent=reply.intent,
+            confidence=round(reply.confidence, 4),
+            sources=reply.sources,
+            handoff=reply.handoff,
+            conversation=conversation,
+        )
+
+    @router.post(
+        "/v1/support/feedback",
+        response_model=FeedbackStored,
+        responses={**errors, **error_responses(404)},
+    )
+    async def feedback(body: Feedback, _: Any = allowed) -> FeedbackStored:
+        """Store a thumbs up/down on one of the desk's replies."""
+        message = store.message(body.message_id)
+        if message is None or message["role"] != "desk":
+            raise ApiError(404, "message_not_found", f"No desk reply has id {body.message_id}.")
+        intents = agent.project.intents
+        if body.correct_intent is not None and body.correct_intent not in intents:
+            raise ApiError(
+                422,
+                "unknown_intent",
+                f"correct_intent '{body.correct_intent}' is not one of {sorted(intents)}.",
+            )
+        return FeedbackStored(
+            feedback_id=store.add_feedback(body.message_id, body.rating, body.correct_intent)
+        )
+
+    @router.get("/v1/support/conversations/{session_id}", responses=errors)
+    async def conversation(session_id: str, _: Any = allowed) -> dict[str, Any]:
+        """A session's messages (masked), oldest first."""
+        return {"session_id": session_id, "messages": store.conversation(session_id)}
+
+    @router.get("/support", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> HTMLResponse:
+        """The chat page."""
+        return HTMLResponse(PAGE.read_text(encoding="utf-8"))
+
+    @router.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/support")
+
+    return router
+
+
+def create_support_app(
+    root: Path, settings: ServeSettings, database: Path | None = None
+) -> tuple[FastAPI, ConversationStore]:
+    """The model server for the project's intent model, with the support routes added."""
+    agent = SupportAgent(root)
+    bundle = agent.project.build_dir / agent.info["intent_bundle"]
+    settings = dataclasses.replace(
+        settings, bundles=(bundle,), max_text_chars=agent.project.settings.max_message_chars
+    )
+    app = create_app(settings)
+    store = ConversationStore(database or Path(root) / "conversations.db")
+    app.include_router(support_router(agent, store, app.state.require_scope))
+    app.state.support_agent = agent
+    return app, store
