@@ -311,10 +311,11 @@ def validate_recipe(raw: dict[str, Any], where: str = "recipe") -> Recipe:
     except RecipeError:
         raise
     except ValidationError as exc:
-        raise RecipeError(_describe(exc.errors()[0], raw, where)) from None
+        raise RecipeError(describe_validation_error(exc.errors()[0], raw, where)) from None
 
 
-def _describe(error: dict[str, Any], raw: dict[str, Any], where: str) -> str:
+def describe_validation_error(error: dict[str, Any], raw: dict[str, Any], where: str) -> str:
+    """One sentence for a pydantic error: the key, the bad value, and the allowed keys or values."""
     loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
     key = ".".join(loc) or "(top level)"
     if error["type"] == "extra_forbidden":

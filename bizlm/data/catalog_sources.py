@@ -3,7 +3,8 @@
 Each converter takes an open :class:`Archive` and the entry's member path. Those in
 ``CONVERTERS`` return raw records ``{"text": ..., "label": ...}`` (plus ``"label_fine"`` for
 TREC), before cleaning; those in ``TAG_CONVERTERS`` return tagged sentences in BIO, as
-``{"all": ...}`` or, when the package ships its own test file, ``{"train": ..., "test": ...}``.
+``{"all": ...}`` or, when the package ships its own test file, ``{"train": ..., "test": ...}``;
+those in ``INTERACTION_CONVERTERS`` return ``{"interactions": ..., "items": ...}`` records.
 """
 
 from __future__ import annotations
@@ -212,7 +213,51 @@ def msra_ner(archive: Archive, member: str) -> dict[str, TaggedSentences]:
     return sentences
 
 
+def _atomic_tsv(archive: Archive, name: str, columns: dict[str, str]) -> list[Record]:
+    """Rows of a RecBole atomic file (TSV, header ``field:type``), with fields renamed."""
+    lines = archive.read(name).decode("utf-8").split("\n")
+    header = [field.split(":")[0] for field in lines[0].rstrip("\r").split("\t")]
+    missing = [field for field in columns if field not in header]
+    if missing:
+        raise CatalogError(
+            f"Archive '{archive.path}' member '{name}' lacks field(s) {', '.join(missing)}.",
+            hint="The archive is not the expected package version: delete it and fetch again.",
+        )
+    records = []
+    for line in lines[1:]:
+        values = line.rstrip("\r").split("\t")
+        if any(values):
+            row = dict(zip(header, values, strict=False))
+            records.append({new: row.get(old, "") for old, new in columns.items()})
+    return records
+
+
+def ml_100k(archive: Archive, member: str) -> dict[str, list[Record]]:
+    """MovieLens 100K from RecBole's atomic files: ratings with timestamps, and movie texts."""
+    return {
+        "interactions": _atomic_tsv(
+            archive,
+            f"{member}ml-100k.inter",
+            {"user_id": "user", "item_id": "item", "rating": "rating", "timestamp": "timestamp"},
+        ),
+        "items": _atomic_tsv(
+            archive,
+            f"{member}ml-100k.item",
+            {"item_id": "item", "movie_title": "title", "release_year": "year", "class": "genres"},
+        ),
+    }
+
+
+def _interactions_only(archive: Archive, member: str) -> list[Record]:
+    """Interaction sets hold no labelled texts; they are prepared by the recommend app."""
+    raise CatalogError(
+        "Dataset 'ml-100k' holds user-item ratings and item texts, not labelled texts.",
+        hint="Prepare it with `bizlm app recommend init DIR --catalog ml-100k`.",
+    )
+
+
 CONVERTERS: dict[str, Callable[[Archive, str], list[Record]]] = {
+    "ml-100k": _interactions_only,
     "airline-tweets": airline_tweets,
     "aapl-tweets": aapl_tweets,
     "trec": trec,
@@ -223,4 +268,7 @@ CONVERTERS: dict[str, Callable[[Archive, str], list[Record]]] = {
 TAG_CONVERTERS: dict[str, Callable[[Archive, str], dict[str, TaggedSentences]]] = {
     "wnut16": wnut16,
     "msra-ner": msra_ner,
+}
+INTERACTION_CONVERTERS: dict[str, Callable[[Archive, str], dict[str, list[Record]]]] = {
+    "ml-100k": ml_100k,
 }

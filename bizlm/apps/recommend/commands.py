@@ -1,0 +1,130 @@
+"""`bizlm app recommend` sub-commands: init, train, rank, serve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+recommend_app = typer.Typer(
+    no_args_is_help=True,
+    help="Text-based recommender: fine-tuned text scores combined with behaviour signals.",
+)
+_out = Console()
+_err = Console(stderr=True)
+FolderArgument = Annotated[Path, typer.Argument(help="Application folder.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _print_json(payload: Any) -> None:
+    _out.print_json(json.dumps(payload, default=str))
+
+
+@recommend_app.command("init")
+def init(
+    folder: FolderArgument,
+    catalog: Annotated[
+        str | None, typer.Option(help="Catalog interaction set, e.g. ml-100k.")
+    ] = None,
+    interactions: Annotated[
+        Path | None, typer.Option(help="Your events file: user, item, time[, event].")
+    ] = None,
+    items: Annotated[Path | None, typer.Option(help="Your items file: id and text.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing recipe.")] = False,
+) -> None:
+    """Create an application folder: recipe.yaml and data/ (from the catalog or your files)."""
+    from bizlm.apps.recommend.setup import init_application
+
+    recipe = init_application(folder, catalog, interactions, items, force)
+    _out.print(f"recipe: {recipe}")
+    _out.print(f"next: bizlm app recommend train {folder}")
+
+
+@recommend_app.command("train")
+def train(
+    folder: FolderArgument,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Train the bi-encoder, the text scorer and the ranker; report held-out figures."""
+    from bizlm.apps.recommend.interactions import describe_report
+    from bizlm.apps.recommend.training import train_application
+    from bizlm.training.progress import Reporter, RichReporter
+
+    reporter = Reporter() if quiet or as_json else RichReporter(_err)
+    report = train_application(folder, reporter)
+    if as_json:
+        _print_json(report)
+        return
+    for message in describe_report(report["data"]):
+        _out.print(message)
+    for key, value in report["split"].items():
+        _out.print(f"{key.replace('_', ' ')}: {value}")
+    test = report["test"]
+    figures = ", ".join(
+        f"{name} {test[name]:.3f}" for name in ("hr10", "ndcg10", "mrr", "auc", "coverage")
+    )
+    _out.print(f"test ({test['users']} users, {test['protocol']}): {figures}")
+
+
+@recommend_app.command("rank")
+def rank(
+    folder: FolderArgument,
+    user: Annotated[str | None, typer.Option(help="User id from the data.")] = None,
+    recent: Annotated[
+        list[str] | None, typer.Option(help="An item the (new) user just used; repeatable.")
+    ] = None,
+    candidate: Annotated[
+        list[str] | None, typer.Option(help="Rank only these items; repeatable.")
+    ] = None,
+    k: Annotated[int, typer.Option(min=1, help="How many items to return.")] = 10,
+    include_seen: Annotated[bool, typer.Option(help="Keep items the user already used.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Rank items for a user (or a new user's recent items)."""
+    from bizlm.apps.recommend.recommender import Recommender, Request
+
+    answer = Recommender(folder).recommend(
+        Request(
+            user, list(recent or []), list(candidate) if candidate else None, k, not include_seen
+        )
+    )
+    if as_json:
+        _print_json(answer)
+        return
+    if answer["cold_start"]:
+        _out.print("No history for this user: the most popular items (cold_start).")
+    table = RichTable("#", "item", "score", "text", "because you used")
+    for position, result in enumerate(answer["items"], start=1):
+        because = "; ".join(entry["text"] for entry in result["because"])
+        table.add_row(
+            str(position), result["item"], f"{result['score']:.3f}", result["text"], because
+        )
+    _out.print(table)
+    for reason, value in answer["ignored"].items():
+        if value:
+            _err.print(f"{reason.replace('_', ' ')}: {value}")
+
+
+@recommend_app.command("serve")
+def serve(
+    folder: FolderArgument,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="No API keys (only on a loopback host).")
+    ] = False,
+    registry: Annotated[str | None, typer.Option(help="Registry URL (API keys).")] = None,
+) -> None:
+    """Serve POST /v1/recommend (and the scorer model) over HTTP."""
+    import uvicorn
+
+    from bizlm.apps.recommend.service import create_recommend_app
+    from bizlm.serve.settings import ServeSettings
+
+    settings = ServeSettings(registry_url=registry, host=host, auth=not no_auth).check()
+    uvicorn.run(create_recommend_app(folder, settings), host=host, port=port)
