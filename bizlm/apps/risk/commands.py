@@ -1,0 +1,133 @@
+"""`bizlm app risk` sub-commands: init, train, serve, replay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+risk_app = typer.Typer(
+    no_args_is_help=True,
+    help="The financial risk monitor: topic and sentiment of a news stream, negative-surge alerts.",
+)
+FolderArgument = Annotated[Path, typer.Argument(help="The monitor folder.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _print(payload: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload, default=str))
+    else:
+        for key, value in payload.items():
+            typer.echo(f"{key}: {value}")
+
+
+@risk_app.command()
+def init(
+    folder: FolderArgument,
+    topic_bundle: Annotated[
+        Path | None, typer.Option(help="Use this topic bundle instead of training one.")
+    ] = None,
+    sentiment_bundle: Annotated[
+        Path | None, typer.Option(help="Use this sentiment bundle instead of training one.")
+    ] = None,
+    entity_bundle: Annotated[
+        Path | None, typer.Option(help="An NER (tag) bundle for companies and people.")
+    ] = None,
+    window: Annotated[str, typer.Option(help="Trend window, 5m … 1d.")] = "1h",
+    webhook: Annotated[
+        list[str] | None, typer.Option(help="POST alerts to this URL (repeatable).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a monitor folder: risk.yaml, rules.yaml, recipes/, inbox/."""
+    from bizlm.apps.risk.workspace import InitOptions, init_folder
+
+    hooks = tuple(webhook or ())
+    created = init_folder(
+        folder, InitOptions(topic_bundle, sentiment_bundle, entity_bundle, window, hooks)
+    )
+    _print({"folder": str(created.root), "next": f"bizlm app risk train {folder}"}, as_json)
+
+
+@risk_app.command()
+def train(
+    folder: FolderArgument,
+    retrain: Annotated[bool, typer.Option(help="Retrain models that already exist.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Train the topic and sentiment models from the folder's recipes (missing ones only)."""
+    from bizlm.apps.risk.workspace import train_models
+
+    trained = train_models(folder, retrain)
+    _print({"trained": {role: str(path) for role, path in trained.items()}}, as_json)
+
+
+@risk_app.command()
+def serve(
+    folder: FolderArgument,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="No API keys (only on a loopback host).")
+    ] = False,
+    registry: Annotated[str | None, typer.Option(help="Registry URL holding the API keys.")] = None,
+    interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between background passes.")
+    ] = 1.0,
+    max_body_bytes: Annotated[
+        int, typer.Option(help="Largest request body, in bytes.")
+    ] = 5_000_000,
+) -> None:
+    """Serve the ingest API, the inbox watcher, the alerts and the dashboard (at /)."""
+    import uvicorn
+
+    from bizlm.apps.risk.monitor import Monitor
+    from bizlm.apps.risk.service import create_risk_app
+    from bizlm.serve.commands import masked_log_config
+    from bizlm.serve.settings import ServeSettings
+
+    monitor = Monitor.open(folder)
+    config = monitor.folder.config
+    models = (config.topic_model, config.sentiment_model)
+    settings = ServeSettings(
+        registry_url=registry,
+        bundles=tuple(monitor.folder.path(model) for model in models),
+        host=host,
+        auth=not no_auth,
+        max_body_bytes=max_body_bytes,
+    ).check()
+    app = create_risk_app(monitor, settings, interval_s=interval)
+    uvicorn.run(app, host=host, port=port, log_config=masked_log_config())
+
+
+@risk_app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="JSONL file of items (id, time, source, text).")],
+    speed: Annotated[str, typer.Option(help="Replay speed: 60x, 1x, or max.")] = "60x",
+    folder: Annotated[
+        Path | None, typer.Option("--dir", help="Ingest into this monitor folder.")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="Or send to this running service.")] = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="BIZLM_API_KEY", help="API key for --url.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replay a historical stream in time order, sped up, into a folder or a running service."""
+    from bizlm.apps.risk.config import RiskError
+    from bizlm.apps.risk.replay import parse_speed, plan_replay
+    from bizlm.apps.risk.replay_targets import replay_to_folder, replay_to_url
+
+    if (folder is None) == (url is None):
+        raise RiskError("Give exactly one of --dir FOLDER or --url URL.")
+    pace = parse_speed(speed)
+    plan = plan_replay(file)
+    if folder is not None:
+        summary = replay_to_folder(plan, pace, folder)
+    else:
+        assert url is not None
+        summary = replay_to_url(plan, pace, url, api_key)
+    _print(summary, as_json)

@@ -1,0 +1,141 @@
+"""The monitor's folder: ``risk.yaml`` (models, window, sinks) and where everything else lives."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bizlm.atomic import atomic_write_text
+from bizlm.errors import BizlmError
+
+CONFIG_FILE = "risk.yaml"
+RULES_FILE = "rules.yaml"
+_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+MIN_WINDOW_S = 5 * 60
+MAX_WINDOW_S = 86400
+
+
+class RiskError(BizlmError):
+    """The risk monitor's folder, configuration, rules or input is not usable."""
+
+
+def parse_duration(text: str | int | float, what: str) -> int:
+    """Seconds in a duration such as ``90s``, ``5m``, ``1h``, ``1d`` (a bare number is seconds)."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        seconds = float(text)
+    else:
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*", str(text))
+        if found is None:
+            raise RiskError(
+                f"{what}: '{text}' is not a duration.", hint="Write e.g. 90s, 5m, 1h or 1d."
+            )
+        seconds = float(found.group(1)) * _UNITS[found.group(2) or "s"]
+    if seconds <= 0:
+        raise RiskError(f"{what}: the duration must be positive, not '{text}'.")
+    return int(seconds)
+
+
+def parse_window(text: str | int | float, what: str) -> int:
+    """A trend window in seconds, between 5 minutes and 1 day."""
+    seconds = parse_duration(text, what)
+    if not MIN_WINDOW_S <= seconds <= MAX_WINDOW_S:
+        raise RiskError(
+            f"{what}: window '{text}' is outside 5m … 1d.", hint="Pick a window from 5m to 1d."
+        )
+    return seconds
+
+
+class WebhookConfig(BaseModel):
+    """One webhook sink: where alerts are POSTed, and how delivery is retried."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    timeout_s: float = Field(5.0, gt=0)
+    max_attempts: int = Field(8, ge=1)
+    backoff_s: float = Field(2.0, gt=0)
+    max_backoff_s: float = Field(600.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"'{url}' is not an http(s) URL")
+        return url
+
+
+class RiskConfig(BaseModel):
+    """``risk.yaml``: model bundles (relative to the folder), window, batching and sinks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic_model: str = "models/topic"
+    sentiment_model: str = "models/sentiment"
+    entity_model: str | None = None
+    topic_recipe: str = "recipes/topic.yaml"
+    sentiment_recipe: str = "recipes/sentiment.yaml"
+    window: str = "1h"
+    negative_label: str = "negative"
+    batch_size: int = Field(64, ge=1)
+    max_attempts: int = Field(5, ge=1)
+    inbox: str = "inbox"
+    log_alerts: bool = True
+    webhooks: list[WebhookConfig] = []
+
+
+class RiskFolder:
+    """Paths and configuration of one monitor folder."""
+
+    def __init__(self, root: Path, config: RiskConfig) -> None:
+        self.root = Path(root)
+        self.config = config
+
+    @classmethod
+    def open(cls, root: Path) -> RiskFolder:
+        """Read ``risk.yaml`` in ``root``, or explain how to create it."""
+        path = Path(root) / CONFIG_FILE
+        if not path.is_file():
+            raise RiskError(
+                f"{root} is not a risk monitor folder (no {CONFIG_FILE}).",
+                hint=f"Create one with `bizlm app risk init {root}`.",
+            )
+        try:
+            raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            config = RiskConfig.model_validate(raw)
+        except yaml.YAMLError as exc:
+            raise RiskError(f"{path} is not valid YAML: {exc}.") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise RiskError(f"{path}: {where}: {first['msg']}.") from None
+        parse_window(config.window, f"{path}: window")
+        return cls(Path(root), config)
+
+    def save(self) -> None:
+        """Write ``risk.yaml`` atomically."""
+        raw = self.config.model_dump(mode="json", exclude_defaults=False)
+        atomic_write_text(self.root / CONFIG_FILE, yaml.safe_dump(raw, sort_keys=False))
+
+    def path(self, relative: str) -> Path:
+        """A configured path, relative to the folder unless absolute."""
+        candidate = Path(relative).expanduser()
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file with items, alerts and the webhook outbox."""
+        return self.root / "risk.db"
+
+    @property
+    def rules(self) -> Path:
+        """The alert rules."""
+        return self.root / RULES_FILE
+
+    @property
+    def window_s(self) -> int:
+        """The default trend window in seconds."""
+        return parse_window(self.config.window, "window")
