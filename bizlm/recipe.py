@@ -29,6 +29,7 @@ from bizlm.methods import MethodConfig, method_class, method_config_class
 from bizlm.training.regularise_config import RegulariseConfig, check_regularise
 from bizlm.training.track_config import TrackConfig
 from bizlm.training.tune_space import TuneSpace
+from bizlm.yaml_files import read_yaml_mapping
 
 
 class Section(BaseModel):
@@ -289,14 +290,7 @@ def load_recipe(
         where = str(path)
         if not path.is_file():
             raise RecipeError(f"Recipe file '{path}' does not exist.", hint="Check the path.")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f" line {mark.line + 1}" if mark else ""
-            raise RecipeError(f"{path}{line} is not valid YAML: {exc}.") from None
-        if not isinstance(raw, dict):
-            raise RecipeError(f"{path} must be a mapping of sections (model, task, data, …).")
+        raw = read_yaml_mapping(path)
         if raw.get("output") is None:
             raw["output"] = str(Path("runs") / path.stem)
     for assignment in overrides:

@@ -10,14 +10,22 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from bizlm.apps.options import (
+    FolderArgument,
+    HostOption,
+    JsonOption,
+    NoAuthOption,
+    PortOption,
+    RegistryOption,
+    run_server,
+)
+
 recommend_app = typer.Typer(
     no_args_is_help=True,
     help="Text-based recommender: fine-tuned text scores combined with behaviour signals.",
 )
 _out = Console()
 _err = Console(stderr=True)
-FolderArgument = Annotated[Path, typer.Argument(help="Application folder.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 def _print_json(payload: Any) -> None:
@@ -113,18 +121,14 @@ def rank(
 @recommend_app.command("serve")
 def serve(
     folder: FolderArgument,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    no_auth: Annotated[
-        bool, typer.Option("--no-auth", help="No API keys (only on a loopback host).")
-    ] = False,
-    registry: Annotated[str | None, typer.Option(help="Registry URL (API keys).")] = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    no_auth: NoAuthOption = False,
+    registry: RegistryOption = None,
 ) -> None:
     """Serve POST /v1/recommend (and the scorer model) over HTTP."""
-    import uvicorn
-
     from bizlm.apps.recommend.service import create_recommend_app
     from bizlm.serve.settings import ServeSettings
 
     settings = ServeSettings(registry_url=registry, host=host, auth=not no_auth).check()
-    uvicorn.run(create_recommend_app(folder, settings), host=host, port=port)
+    run_server(create_recommend_app(folder, settings), host, port)

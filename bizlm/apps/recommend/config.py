@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError
 
 from bizlm.errors import RecipeError
 from bizlm.recipe import Section, describe_validation_error
+from bizlm.yaml_files import read_yaml_mapping
 
 RECIPE_FILE = "recipe.yaml"
 
@@ -116,12 +116,7 @@ def load_recommend_recipe(folder: Path) -> RecommendRecipe:
             f"'{folder}' has no {RECIPE_FILE}.",
             hint=f"Create the application with `bizlm app recommend init {folder}`.",
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{path} is not valid YAML: {exc}.") from None
-    if not isinstance(raw, dict):
-        raise RecipeError(f"{path} must be a mapping of sections (model, data, …).")
+    raw = read_yaml_mapping(path)
     try:
         recipe = RecommendRecipe.model_validate(raw)
     except ValidationError as exc:

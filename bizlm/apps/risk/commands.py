@@ -8,12 +8,20 @@ from typing import Annotated, Any
 
 import typer
 
+from bizlm.apps.options import (
+    FolderArgument,
+    HostOption,
+    JsonOption,
+    NoAuthOption,
+    PortOption,
+    RegistryOption,
+    run_server,
+)
+
 risk_app = typer.Typer(
     no_args_is_help=True,
     help="The financial risk monitor: topic and sentiment of a news stream, negative-surge alerts.",
 )
-FolderArgument = Annotated[Path, typer.Argument(help="The monitor folder.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 def _print(payload: dict[str, Any], as_json: bool) -> None:
@@ -68,12 +76,10 @@ def train(
 @risk_app.command()
 def serve(
     folder: FolderArgument,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    no_auth: Annotated[
-        bool, typer.Option("--no-auth", help="No API keys (only on a loopback host).")
-    ] = False,
-    registry: Annotated[str | None, typer.Option(help="Registry URL holding the API keys.")] = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    no_auth: NoAuthOption = False,
+    registry: RegistryOption = None,
     interval: Annotated[
         float, typer.Option(min=0.05, help="Seconds between background passes.")
     ] = 1.0,
@@ -82,11 +88,8 @@ def serve(
     ] = 5_000_000,
 ) -> None:
     """Serve the ingest API, the inbox watcher, the alerts and the dashboard (at /)."""
-    import uvicorn
-
     from bizlm.apps.risk.monitor import Monitor
     from bizlm.apps.risk.service import create_risk_app
-    from bizlm.serve.commands import masked_log_config
     from bizlm.serve.settings import ServeSettings
 
     monitor = Monitor.open(folder)
@@ -100,7 +103,7 @@ def serve(
         max_body_bytes=max_body_bytes,
     ).check()
     app = create_risk_app(monitor, settings, interval_s=interval)
-    uvicorn.run(app, host=host, port=port, log_config=masked_log_config())
+    run_server(app, host, port)
 
 
 @risk_app.command()

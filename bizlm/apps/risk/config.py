@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bizlm.atomic import atomic_write_text
 from bizlm.errors import BizlmError
+from bizlm.yaml_files import read_yaml_mapping
 
 CONFIG_FILE = "risk.yaml"
 RULES_FILE = "rules.yaml"
@@ -103,11 +103,9 @@ class RiskFolder:
                 f"{root} is not a risk monitor folder (no {CONFIG_FILE}).",
                 hint=f"Create one with `bizlm app risk init {root}`.",
             )
+        raw = read_yaml_mapping(path, RiskError)
         try:
-            raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             config = RiskConfig.model_validate(raw)
-        except yaml.YAMLError as exc:
-            raise RiskError(f"{path} is not valid YAML: {exc}.") from None
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])

@@ -17,7 +17,6 @@ rules:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import (
@@ -32,6 +31,7 @@ from pydantic import (
 from bizlm.apps.risk.config import RiskError, parse_duration, parse_window
 from bizlm.apps.risk.detectors import DETECTORS, SIGNALS, DetectorSettings
 from bizlm.atomic import atomic_write_text
+from bizlm.yaml_files import read_yaml_mapping
 
 ALL_TOPICS = "*"
 
@@ -95,13 +95,8 @@ def _first_error(exc: ValidationError) -> str:
 
 def load_rules(path: Path, topics: list[str]) -> list[Rule]:
     """Read and check the rules; a rule naming a topic the model does not know is an error."""
-    try:
-        raw: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise RiskError(f"No rules file at {path}.", hint="Write one (see the README).") from None
-    except yaml.YAMLError as exc:
-        raise RiskError(f"{path} is not valid YAML: {exc}.") from None
-    entries = raw.get("rules") if isinstance(raw, dict) else None
+    raw = read_yaml_mapping(path, RiskError, "Write one (see the README).")
+    entries = raw.get("rules")
     if not isinstance(entries, list) or not entries:
         raise RiskError(f"{path}: expected a non-empty list under 'rules'.")
     rules: list[Rule] = []

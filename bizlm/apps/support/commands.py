@@ -9,6 +9,16 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from bizlm.apps.options import (
+    FolderArgument,
+    HostOption,
+    JsonOption,
+    NoAuthOption,
+    PortOption,
+    RegistryOption,
+    run_server,
+)
+
 out = Console()
 err = Console(stderr=True)
 
@@ -16,8 +26,6 @@ support_app = typer.Typer(
     no_args_is_help=True,
     help="The support desk: intents, FAQ retrieval, answer templates, hand-off to a person.",
 )
-ProjectDir = Annotated[Path, typer.Argument(help="The support project folder.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 def _emit(payload: Any, as_json: bool, lines: list[str]) -> None:
@@ -30,7 +38,7 @@ def _emit(payload: Any, as_json: bool, lines: list[str]) -> None:
 
 @support_app.command()
 def init(
-    directory: ProjectDir,
+    directory: FolderArgument,
     demo: Annotated[
         bool,
         typer.Option(
@@ -56,7 +64,7 @@ def init(
 
 @support_app.command()
 def train(
-    directory: ProjectDir,
+    directory: FolderArgument,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -86,7 +94,7 @@ def train(
 
 @support_app.command()
 def ask(
-    directory: ProjectDir,
+    directory: FolderArgument,
     message: Annotated[str, typer.Argument(help="A customer message.")],
     as_json: JsonOption = False,
 ) -> None:
@@ -126,40 +134,27 @@ def _run_server(
     port: int,
     access_log: bool = True,
 ) -> None:
-    import uvicorn
-
     from bizlm.apps.support.service import create_support_app
-    from bizlm.serve.commands import masked_log_config
 
     app, store = create_support_app(directory, settings, database)
     err.print(f"chat page: http://{settings.host}:{port}/support", highlight=False)
     try:
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=port,
-            log_config=masked_log_config(),
-            access_log=access_log,
-        )
+        run_server(app, settings.host, port, access_log)
     finally:
         store.close()
 
 
 @support_app.command()
 def serve(
-    directory: ProjectDir,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    no_auth: Annotated[
-        bool, typer.Option("--no-auth", help="No API keys (only on a loopback host).")
-    ] = False,
+    directory: FolderArgument,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    no_auth: NoAuthOption = False,
     database: Annotated[
         Path | None,
         typer.Option(help="SQLite file of conversations (default: DIR/conversations.db)."),
     ] = None,
-    registry: Annotated[
-        str | None, typer.Option("--registry", help="Registry URL holding the API keys.")
-    ] = None,
+    registry: RegistryOption = None,
     access_log: Annotated[bool, typer.Option(help="Log each request line (masked).")] = True,
 ) -> None:
     """Serve the chat API (/v1/support/chat) and the chat page (/support)."""
@@ -192,7 +187,7 @@ def demo(
 
 @support_app.command("export-feedback")
 def export_feedback_command(
-    directory: ProjectDir,
+    directory: FolderArgument,
     output: Annotated[Path, typer.Argument(help="JSONL file of text,label rows to write.")],
     database: Annotated[
         Path | None,

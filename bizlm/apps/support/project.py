@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bizlm.errors import BizlmError
 from bizlm.log import logger
+from bizlm.yaml_files import read_yaml_mapping
 
 INTENTS_FILE = "intents.yaml"
 FAQ_FILE = "faq.jsonl"
@@ -124,18 +124,9 @@ def template_slots(template: str) -> list[str]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise SupportProjectError(
-            f"{path} does not exist.",
-            hint="Create the project with `bizlm app support init DIR`.",
-        )
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SupportProjectError(f"{path} is not valid YAML: {exc}.") from exc
-    if not isinstance(content, dict):
-        raise SupportProjectError(f"{path} must hold a mapping, not {type(content).__name__}.")
-    return content
+    return read_yaml_mapping(
+        path, SupportProjectError, "Create the project with `bizlm app support init DIR`."
+    )
 
 
 def _read_intents(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
