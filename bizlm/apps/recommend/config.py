@@ -95,6 +95,12 @@ class RankerConfig(Section):
     )
     collaborative_candidates: int = Field(50, ge=0)
     popular_candidates: int = Field(20, ge=0)
+    rerank_top: int = Field(
+        100,
+        ge=1,
+        description="Candidates per request that the cross-encoder scores; a shortlist model "
+        "over the other features picks them (at least k are always kept).",
+    )
 
 
 class RecommendRecipe(Section):

@@ -19,7 +19,7 @@ from bizlm.apps.recommend.biencoder import BiEncoder, nearest_items
 from bizlm.apps.recommend.config import RecommendRecipe, load_recommend_recipe
 from bizlm.apps.recommend.interactions import read_interactions
 from bizlm.apps.recommend.layout import AppLayout
-from bizlm.apps.recommend.ranker import TextModels, feature_matrix, load_ranker, rank_scores
+from bizlm.apps.recommend.ranker import TextModels, load_ranker, rank_candidates
 from bizlm.apps.recommend.scorer import TextScorer
 from bizlm.apps.recommend.split import user_histories
 from bizlm.errors import DataError
@@ -94,13 +94,17 @@ class Recommender:
             order = sorted(pool, key=lambda item: -self.behaviour.counts[item])[: request.k]
             results = [self._result(item, float(self.behaviour.counts[item]), []) for item in order]
             return {**answer, "cold_start": True, "items": results, "ignored": ignored}
-        candidates_array = np.array(kept, dtype=np.int64)
-        scores = rank_scores(
-            self.ranker, feature_matrix(self.models, self.behaviour, history, candidates_array)
+        positions, scores = rank_candidates(
+            self.ranker,
+            self.models,
+            self.behaviour,
+            history,
+            np.array(kept, dtype=np.int64),
+            max(self.recipe.ranker.rerank_top, request.k),
         )
-        order = np.argsort(-scores, kind="stable")[: request.k]
         results = [
-            self._result(kept[i], float(scores[i]), self._because(kept[i], history)) for i in order
+            self._result(kept[p], float(score), self._because(kept[p], history))
+            for p, score in zip(positions[: request.k], scores[: request.k], strict=True)
         ]
         return {
             **answer,

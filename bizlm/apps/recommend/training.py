@@ -34,7 +34,6 @@ from bizlm.apps.recommend.ranker import (
     describe_ranker,
     feature_matrix,
     fit_ranker,
-    rank_scores,
     save_ranker,
 )
 from bizlm.apps.recommend.scorer import TextScorer, train_scorer
@@ -160,9 +159,7 @@ def evaluate_ranker(trained: Trained, users: list[int]) -> Ranking:
     cases, behaviour = test_cases(trained, users)
 
     def score(history: list[int], candidates: np.ndarray) -> np.ndarray:
-        return rank_scores(
-            trained.ranker, feature_matrix(trained.models, behaviour, history, candidates)
-        )
+        return trained.ranker.score(feature_matrix(trained.models, behaviour, history, candidates))
 
     return rank_cases(cases, score, len(trained.data.item_ids))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -151,3 +152,23 @@ def test_cli_init_and_train(
     assert run(["app", "recommend", "train", str(folder), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["split"]["validation_users"] == 24 and report["test"]["users"] == 10
+
+
+def test_only_the_shortlist_is_cross_encoded(
+    recommender: Recommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scored: list[int] = []
+    text_scores = recommender.models.text_scores
+
+    def counting(history: list[int], candidates: np.ndarray) -> np.ndarray:
+        scored.append(len(candidates))
+        return text_scores(history, candidates)
+
+    monkeypatch.setattr(recommender.models, "text_scores", counting)
+    monkeypatch.setattr(recommender.recipe.ranker, "rerank_top", 4)
+    everything = [item for item in recommender.item_ids if item.startswith("g")]
+    answer = recommender.recommend(Request(user="u0", candidates=everything, k=3))
+    assert scored == [4] and len(answer["items"]) == 3
+    assert answer["candidates"] > 4
+    wider = recommender.recommend(Request(user="u0", candidates=everything, k=6))
+    assert scored[-1] == 6 and len(wider["items"]) == 6  # never fewer than k are ranked
