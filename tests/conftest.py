@@ -14,6 +14,15 @@ WORDS = {
     "neutral": ["flight", "seat", "bag", "gate", "ticket", "today", "plane", "crew"],
 }
 FILLER = ["the", "was", "my", "and", "very", "a", "it", "is"]
+# train settings under which the tiny model learns the word-list labels in seconds
+TINY_TRAIN = {
+    "epochs": 6,
+    "batch_size": 16,
+    "learning_rate": 5e-3,
+    "max_length": 32,
+    "warmup_ratio": 0.0,
+    "early_stopping_patience": None,
+}
 
 
 @pytest.fixture(scope="session")
@@ -72,13 +81,6 @@ def tiny_recipe(tiny_model_dir: Path, labelled_csv: Path, tmp_path: Path) -> dic
     return {
         "model": str(tiny_model_dir),
         "data": {"train": str(labelled_csv)},
-        "train": {
-            "epochs": 6,
-            "batch_size": 16,
-            "learning_rate": 5e-3,
-            "max_length": 32,
-            "warmup_ratio": 0.0,
-            "early_stopping_patience": None,
-        },
+        "train": dict(TINY_TRAIN),
         "output": str(tmp_path / "bundle"),
     }

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_rows, write_csv
+from tests.conftest import TINY_TRAIN, make_rows, write_csv
 
 
 @pytest.fixture(scope="session")
@@ -19,14 +19,7 @@ def tiny_bundle(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     recipe = {
         "model": str(tiny_model_dir),
         "data": {"train": str(data)},
-        "train": {
-            "epochs": 6,
-            "batch_size": 16,
-            "learning_rate": 5e-3,
-            "max_length": 32,
-            "warmup_ratio": 0.0,
-            "early_stopping_patience": None,
-        },
+        "train": dict(TINY_TRAIN),
         "output": str(folder / "bundle"),
     }
     return bizlm.train(recipe).bundle

@@ -74,11 +74,7 @@ class SupportAgent:
         self.intents = bizlm.load(self.project.build_dir / self.info["intent_bundle"])
         ner_path = self.project.ner_path()
         self.ner = bizlm.load(ner_path) if ner_path is not None else None
-        recipe = self.project.recipe
-        encoder = SentenceEncoder(
-            str(recipe.get("model", "default")),
-            int(recipe.get("train", {}).get("max_length", 128)),
-        )
+        encoder = SentenceEncoder.for_recipe(self.project.recipe)
         faq = self.project.settings.faq
         self.faq = FaqIndex.load(self.project.build_dir, self.project.faq, encoder, faq.rrf_k)
         calibration = self.info["calibration"]

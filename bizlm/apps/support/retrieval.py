@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -55,6 +55,14 @@ class SentenceEncoder:
         self.reference = reference
         self.max_length = max_length
         _, self.tokenizer, self.model = load_sentence_classifier(reference, ["faq"])
+
+    @classmethod
+    def for_recipe(cls, recipe: dict[str, Any]) -> SentenceEncoder:
+        """The encoder of a project's intent recipe: its model and max length."""
+        return cls(
+            str(recipe.get("model", "default")),
+            int(recipe.get("train", {}).get("max_length", 128)),
+        )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One unit-length row per text."""

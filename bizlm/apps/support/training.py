@@ -171,10 +171,7 @@ def train_project(root: Path, reporter: Reporter | None = None) -> dict[str, Any
     in_probs, gold, out_probs = split_probabilities(predictor, splits.validation, labels)
     calibration = calibrate(in_probs, gold, out_probs, project.settings.target_precision)
     test_scores = held_out_scores(calibration, *split_probabilities(predictor, splits.test, labels))
-    encoder = SentenceEncoder(
-        str(project.recipe.get("model", "default")),
-        int(project.recipe.get("train", {}).get("max_length", 128)),
-    )
+    encoder = SentenceEncoder.for_recipe(project.recipe)
     FaqIndex.build(project.faq, encoder, project.settings.faq.rrf_k).save(project.build_dir)
     info = {
         "intent_bundle": INTENT_BUNDLE,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import make_rows
+from tests.conftest import TINY_TRAIN, make_rows
 
 INTENTS = {"praise": "positive", "complaint": "negative", "travel": "neutral"}
 FAQ = [
@@ -35,14 +35,7 @@ def write_project(root: Path, model: Path, **overrides: object) -> Path:
         "recipe.yaml": {
             "model": str(model),
             "method": "full",
-            "train": {
-                "epochs": 6,
-                "batch_size": 16,
-                "learning_rate": 5e-3,
-                "max_length": 32,
-                "warmup_ratio": 0.0,
-                "early_stopping_patience": None,
-            },
+            "train": dict(TINY_TRAIN),
         },
         "support.yaml": {"target_precision": 0.8, "faq": {"min_similarity": 0.0}},
     }
