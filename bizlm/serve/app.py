@@ -3,8 +3,9 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Security
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from bizlm.pii import mask
+from bizlm.predictor import Predictor
 from bizlm.serve.audit import AuditLog
 from bizlm.serve.auth import ANONYMOUS, KeyRing, Principal
 from bizlm.serve.errors import ApiError, error_responses, install_error_handlers
@@ -27,7 +29,7 @@ from bizlm.serve.schemas import (
     Status,
     predict_request_model,
 )
-from bizlm.serve.served import ServedModel
+from bizlm.serve.served import QueuedPredictor, ServedModel
 from bizlm.serve.settings import ServeSettings
 
 log = logging.getLogger("bizlm.serve")
@@ -54,8 +56,14 @@ class Runtime:
         return self.running().models
 
 
-def create_app(settings: ServeSettings) -> FastAPI:
-    """Build the server; models load and polling starts when the app starts (its lifespan)."""
+def create_app(
+    settings: ServeSettings, preloaded: Mapping[Path, Predictor] | None = None
+) -> FastAPI:
+    """Build the server; models load and polling starts when the app starts (its lifespan).
+
+    ``preloaded`` maps bundle paths of ``settings.bundles`` to predictors the caller has loaded
+    already; they are served as they are instead of being loaded a second time.
+    """
     settings.check()
     metrics = ServerMetrics()
     keyring = KeyRing(settings.registry()) if settings.auth else None
@@ -63,7 +71,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        manager = ModelManager(settings, metrics)
+        manager = ModelManager(settings, metrics, preloaded)
         await asyncio.to_thread(manager.load_initial)
         if keyring is not None and await asyncio.to_thread(keyring.refresh) == 0:
             log.warning("no API keys yet: create one with `bizlm keys create --name NAME`")
@@ -95,6 +103,13 @@ def create_app(settings: ServeSettings) -> FastAPI:
     app.add_middleware(ObserveMiddleware, metrics=metrics, audit=lambda: runtime.audit)
     _add_routes(app, settings, runtime, keyring, metrics)
     return app
+
+
+def _served(runtime: Runtime, name: str) -> ServedModel:
+    served = runtime.models().get(name)
+    if served is None:
+        raise ApiError(404, "model_not_found", f"No model named '{name}' is served.")
+    return served
 
 
 async def _poll(manager: ModelManager, keyring: KeyRing | None, interval: float) -> None:
@@ -144,13 +159,13 @@ def _add_routes(
 
     # application routers added after create_app use the same keys, rates and key refresh
     app.state.require_scope = require_scope
+    # application code that uses a served model goes through its micro-batcher
+    app.state.queued_predictor = lambda name: QueuedPredictor(lambda: _served(runtime, name))
     predict_caller = caller("predict")
     admin_caller = caller("admin")
 
     def served_model(name: str, request: Request) -> ServedModel:
-        served = runtime.models().get(name)
-        if served is None:
-            raise ApiError(404, "model_not_found", f"No model named '{name}' is served.")
+        served = _served(runtime, name)
         request.state.model = name
         return served
 

@@ -1,6 +1,7 @@
 """Which models the server answers for, and hot reload from the registry.
 
-With bundles given directly, each is served under its folder name for the server's lifetime.
+With bundles given directly, each is served under its folder name for the server's lifetime
+(an application that has loaded one of them already hands it over as ``preloaded``).
 Otherwise the production version of every registered model is served, and :meth:`refresh`
 (called every poll interval) loads a newly promoted version in the background and swaps it in
 atomically: requests already queued or running are answered, by whichever version runs their
@@ -11,7 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
+from pathlib import Path
 
+from bizlm.predictor import Predictor
 from bizlm.registry.store import Registry, check_name
 from bizlm.serve.observe import ServerMetrics
 from bizlm.serve.served import ServedModel, load_bundle, load_version
@@ -23,9 +27,15 @@ log = logging.getLogger("bizlm.serve")
 class ModelManager:
     """The served models, by name."""
 
-    def __init__(self, settings: ServeSettings, metrics: ServerMetrics) -> None:
+    def __init__(
+        self,
+        settings: ServeSettings,
+        metrics: ServerMetrics,
+        preloaded: Mapping[Path, Predictor] | None = None,
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
+        self.preloaded = {path.resolve(): model for path, model in (preloaded or {}).items()}
         self.models: dict[str, ServedModel] = {}
         self.registry = None if settings.bundles else Registry(settings.registry_url)
         self.loaded = False
@@ -40,9 +50,8 @@ class ModelManager:
                     raise ServeError(
                         f"Two bundles are named '{name}'.", hint="Rename one of the folders."
                     )
-                self.models[name] = ServedModel(
-                    name, load_bundle(path), self.settings, self.metrics
-                )
+                loaded = load_bundle(path, self.preloaded.get(path.resolve()))
+                self.models[name] = ServedModel(name, loaded, self.settings, self.metrics)
                 log.info("serving bundle %s as '%s'", path, name)
         else:
             self.refresh()

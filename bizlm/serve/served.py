@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,10 +51,11 @@ class LoadedModel:
         }
 
 
-def load_bundle(path: Path) -> LoadedModel:
-    """Load a bundle given directly on the command line."""
+def load_bundle(path: Path, loaded: Predictor | None = None) -> LoadedModel:
+    """A bundle given directly on the command line; ``loaded`` is its predictor if the caller
+    has loaded it already (an application that also uses the model), so it is not loaded twice."""
     require_single_label(path, read_bundle_info(path), "serving")
-    return LoadedModel(load(path), BUNDLE_VERSION)
+    return LoadedModel(loaded if loaded is not None else load(path), BUNDLE_VERSION)
 
 
 def load_version(version: ModelVersion) -> LoadedModel:
@@ -122,6 +124,15 @@ class ServedModel:
                 f"No answer within {self.settings.timeout_s:g} s (timeout); retry later.",
             ) from None
 
+    def predict_proba_blocking(self, texts: list[str]) -> np.ndarray:
+        """Probabilities for texts through the micro-batcher, waiting in the calling thread."""
+        future = self.batcher.submit(texts)
+        try:
+            return future.result(self.settings.timeout_s).probabilities
+        except TimeoutError:
+            future.cancel()
+            raise
+
     def close(self) -> None:
         """Answer the queued requests, then stop the worker thread."""
         self.batcher.close()
@@ -143,3 +154,27 @@ class ServedModel:
                 ]
             results.append(JobResult(loaded.version, predictor.labels, rows, explanations))
         return results
+
+
+class QueuedPredictor:
+    """A served model used as a predictor by application code running in worker threads.
+
+    Its ``predict_proba`` queues the texts on the model's micro-batcher, so application calls
+    share batches with API requests and never run the model concurrently with them.
+    """
+
+    def __init__(self, served: Callable[[], ServedModel]) -> None:
+        self._served = served
+
+    def served(self) -> ServedModel:
+        """The served model (raises 503 before the server has started)."""
+        return self._served()
+
+    @property
+    def labels(self) -> list[str]:
+        """Labels of the version being served."""
+        return list(self.served().current.predictor.labels)
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """One probability row per text; ``batch_size`` is the server's business here."""
+        return self.served().predict_proba_blocking(list(texts))

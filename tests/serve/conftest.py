@@ -84,3 +84,11 @@ def make_client(registry_url: str) -> Iterator:
 def open_client(make_client, tiny_bundles: list[Path]) -> TestClient:
     """No-auth server for the first tiny bundle, served as 'tiny-1'."""
     return make_client(bundles=(tiny_bundles[0],), auth=False)
+
+
+def batches_run(metrics_text: str, model: str) -> float:
+    """How many micro-batches the server ran for ``model``, read from its /metrics page."""
+    prefix = f'bizlm_batch_size_count{{model="{model}"}}'
+    values = [line.split()[-1] for line in metrics_text.splitlines() if line.startswith(prefix)]
+    assert values, f"no batch count for {model} in the metrics"
+    return float(values[0])

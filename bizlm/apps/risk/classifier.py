@@ -43,11 +43,12 @@ class RiskClassifier:
         topic_p = self.topic.predict_proba(texts, batch_size=FORWARD_BATCH)
         sentiment_p = self.sentiment.predict_proba(texts, batch_size=FORWARD_BATCH)
         found = self.entities.find(texts)
+        topics, sentiments = self.topics, self.sentiments
         return [
             Labels(
-                topic=self.topic.labels[int(np.argmax(t))],
+                topic=topics[int(np.argmax(t))],
                 topic_score=float(np.max(t)),
-                sentiment=self.sentiment.labels[int(np.argmax(s))],
+                sentiment=sentiments[int(np.argmax(s))],
                 sentiment_score=float(np.max(s)),
                 entities=names,
             )

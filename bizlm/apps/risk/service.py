@@ -146,13 +146,32 @@ async def _background(monitor: Monitor, watcher: DropWatcher | None, interval: f
         await asyncio.sleep(interval)
 
 
+def _model_role(monitor: Monitor, bundle: Path) -> str | None:
+    """``topic`` or ``sentiment`` when ``bundle`` is that model of the monitor's folder."""
+    config = monitor.folder.config
+    for role, relative in (("topic", config.topic_model), ("sentiment", config.sentiment_model)):
+        if monitor.folder.path(relative).resolve() == bundle.resolve():
+            return role
+    return None
+
+
 def create_risk_app(
     monitor: Monitor, settings: ServeSettings, interval_s: float = 1.0, watch: bool = True
 ) -> FastAPI:
-    """The model server for ``settings`` plus the risk routes and background loop."""
+    """The model server for ``settings`` plus the risk routes and background loop.
+
+    The monitor's topic and sentiment models, when among the served bundles, are loaded once:
+    the server serves the monitor's copies, and the monitor classifies through the server's
+    micro-batchers, so its batches and the API's requests never run a model at the same time.
+    """
     from bizlm.serve.app import create_app
 
-    app = create_app(settings)
+    roles = {path: _model_role(monitor, path) for path in settings.bundles}
+    served = {path: role for path, role in roles.items() if role is not None}
+    classifier = monitor.classifier
+    app = create_app(settings, {path: getattr(classifier, role) for path, role in served.items()})
+    for path, role in served.items():
+        setattr(classifier, role, app.state.queued_predictor(path.resolve().name))
     watcher = DropWatcher(monitor) if watch else None
     app.include_router(risk_router(monitor, app.state.require_scope))
     serve_lifespan = app.router.lifespan_context

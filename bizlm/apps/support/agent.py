@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +60,7 @@ def fill_template(template: str, entities: list[dict[str, Any]]) -> str | None:
 
 
 class SupportAgent:
-    """A trained support project, ready to answer (thread-safe; one message at a time)."""
+    """A trained support project, ready to answer (thread-safe)."""
 
     def __init__(self, root: Path) -> None:
         import bizlm
@@ -71,7 +73,7 @@ class SupportAgent:
                 hint=f"Run `bizlm app support train {root}` first.",
             )
         self.info = json.loads(info_path.read_text(encoding="utf-8"))
-        self.intents = bizlm.load(self.project.build_dir / self.info["intent_bundle"])
+        self.intents = bizlm.load(self.intent_bundle)
         ner_path = self.project.ner_path()
         self.ner = bizlm.load(ner_path) if ner_path is not None else None
         encoder = SentenceEncoder.for_recipe(self.project.recipe)
@@ -80,7 +82,19 @@ class SupportAgent:
         calibration = self.info["calibration"]
         self.temperature = float(calibration["temperature"])
         self.threshold = float(calibration["threshold"])
-        self._lock = threading.Lock()
+        self._intent_lock: AbstractContextManager[Any] = threading.Lock()
+        self._text_lock = threading.Lock()  # the NER model and the FAQ encoder
+
+    @property
+    def intent_bundle(self) -> Path:
+        """The trained intent model's bundle folder."""
+        return self.project.build_dir / self.info["intent_bundle"]
+
+    def use_served_intents(self, intents: Any) -> None:
+        """Classify through a served intent model (a :class:`bizlm.serve.QueuedPredictor`):
+        its micro-batcher runs one batch at a time, so concurrent messages need no lock."""
+        self.intents = intents
+        self._intent_lock = contextlib.nullcontext()
 
     def classify(self, text: str) -> tuple[str, float]:
         """(intent or ``out_of_scope``, calibrated confidence of the top intent)."""
@@ -92,8 +106,9 @@ class SupportAgent:
 
     def answer(self, text: str) -> Answer:
         """The reply to one message."""
-        with self._lock:
+        with self._intent_lock:
             intent, confidence = self.classify(text)
+        with self._text_lock:
             entities = self.ner.predict([text])[0]["entities"] if self.ner is not None else []
             hits = self.faq.search(text, self.project.settings.faq.top_k)
         sources = [

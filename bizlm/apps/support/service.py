@@ -149,13 +149,18 @@ def support_router(agent: SupportAgent, store: ConversationStore, require_scope:
 def create_support_app(
     root: Path, settings: ServeSettings, database: Path | None = None
 ) -> tuple[FastAPI, ConversationStore]:
-    """The model server for the project's intent model, with the support routes added."""
+    """The model server for the project's intent model, with the support routes added.
+
+    The intent model is loaded once: the server serves the agent's copy, and the agent
+    classifies through the server's micro-batcher, in batches with the API's requests.
+    """
     agent = SupportAgent(root)
-    bundle = agent.project.build_dir / agent.info["intent_bundle"]
+    bundle = agent.intent_bundle
     settings = dataclasses.replace(
         settings, bundles=(bundle,), max_text_chars=agent.project.settings.max_message_chars
     )
-    app = create_app(settings)
+    app = create_app(settings, preloaded={bundle: agent.intents})
+    agent.use_served_intents(app.state.queued_predictor(bundle.resolve().name))
     store = ConversationStore(database or Path(root) / "conversations.db")
     app.include_router(support_router(agent, store, app.state.require_scope))
     app.state.support_agent = agent

@@ -15,6 +15,7 @@ from bizlm.apps.risk.monitor import Monitor
 from bizlm.apps.risk.service import create_risk_app
 from bizlm.serve.settings import ServeSettings
 from tests.apps.risk.conftest import T0, keyword_classifier, stream
+from tests.serve.conftest import batches_run
 
 
 def wait_for(check, seconds: float = 30.0):
@@ -125,3 +126,38 @@ def test_with_auth_the_risk_routes_need_a_key(folder: RiskFolder, tiny_bundles: 
         assert running.get("/").status_code == 200  # the page; its data calls need the key
         secret = KeyStore(f"sqlite:///{folder.root / 'keys.db'}").create("ops", ["predict"])[0]
         wait_for(lambda: running.get("/v1/risk/alerts", headers={"X-API-Key": secret}).is_success)
+
+
+def test_the_monitors_models_are_loaded_once_and_classify_through_the_batcher(
+    tmp_path: Path, tiny_bundles: list[Path], monkeypatch: pytest.MonkeyPatch
+):
+    from bizlm.apps.risk.workspace import InitOptions, init_folder
+
+    options = InitOptions(topic_bundle=tiny_bundles[0], sentiment_bundle=tiny_bundles[1])
+    folder = init_folder(tmp_path / "served", options)
+    monitor = Monitor.open(folder.root)
+    topic, sentiment = monitor.classifier.topic, monitor.classifier.sentiment
+
+    def no_second_load(path: object, *args: object) -> None:
+        raise AssertionError(f"the server loaded {path} again")
+
+    monkeypatch.setattr("bizlm.serve.served.load", no_second_load)
+    settings = ServeSettings(
+        bundles=tuple(tiny_bundles), auth=False, registry_url=f"sqlite:///{tmp_path / 'k.db'}"
+    )
+    app = create_risk_app(monitor, settings, interval_s=0.05)
+    with TestClient(app) as client:
+        assert monitor.classifier.topic.served().current.predictor is topic
+        assert monitor.classifier.sentiment.served().current.predictor is sentiment
+        texts = ["great happy good news", "awful sad bad day"]
+        items = [
+            {"id": str(i), "time": T0 + i, "source": "wire", "text": text}
+            for i, text in enumerate(texts)
+        ]
+        client.post("/v1/risk/items", json={"items": items})
+        wait_for(lambda: client.get("/v1/risk/items").json()["counts"]["done"] == 2)
+        rows = {row["id"]: row for row in client.get("/v1/risk/items").json()["items"]}
+        expected = [topic.labels[int(p.argmax())] for p in topic.predict_proba(texts)]
+        assert [rows[str(i)]["topic"] for i in range(2)] == expected
+        assert batches_run(client.get("/metrics").text, "tiny-1") >= 1
+    monitor.close()
