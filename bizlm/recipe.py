@@ -168,6 +168,13 @@ class TrainConfig(Section):
     )
     eval_batch_size: int = Field(64, ge=1, le=65536)
     learning_rate: float = Field(5e-5, gt=0, lt=1)
+    head_learning_rate: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Learning rate of the task head (null: learning_rate). A new, randomly "
+        "initialised head often needs a larger rate than the pretrained layers under it.",
+    )
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     weight_decay: float = Field(0.01, ge=0, lt=1)
     gradient_accumulation_steps: int = Field(1, ge=1, le=1024)

@@ -19,9 +19,10 @@ import numpy as np
 import torch
 from accelerate.utils import set_seed
 from sklearn.metrics import accuracy_score, f1_score
-from transformers import get_linear_schedule_with_warmup
+from transformers import PreTrainedModel, get_linear_schedule_with_warmup
 
 from bizlm.inference import batched_logits, softmax
+from bizlm.methods.selection import is_head_parameter
 from bizlm.recipe import TrainConfig
 from bizlm.training.batching import Features, LengthGroupedBatchSampler, PaddingCollator
 from bizlm.training.checkpoints import Checkpointer
@@ -108,17 +109,33 @@ def chosen_metric(config: TrainConfig, task_default: str) -> str:
 
 
 def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
+    """AdamW without weight decay on norms and biases; the head at its own rate if one is set."""
+    head = _head_parameter_ids(model) if config.head_learning_rate is not None else set()
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
         is_norm_or_bias = parameter.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
-        (no_decay if is_norm_or_bias else decay).append(parameter)
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=config.learning_rate)
+        groups.setdefault((id(parameter) in head, is_norm_or_bias), []).append(parameter)
+    return torch.optim.AdamW(
+        [
+            {
+                "params": parameters,
+                "weight_decay": 0.0 if is_norm_or_bias else config.weight_decay,
+                "lr": config.head_learning_rate if in_head else config.learning_rate,
+            }
+            for (in_head, is_norm_or_bias), parameters in groups.items()
+        ],
+        lr=config.learning_rate,
+    )
+
+
+def _head_parameter_ids(model: torch.nn.Module) -> set[int]:
+    """Ids of the task head's parameters, also inside a peft wrapper."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if not isinstance(base, PreTrainedModel):
+        return set()
+    return {id(p) for name, p in base.named_parameters() if is_head_parameter(base, name)}
 
 
 def train_loop(
