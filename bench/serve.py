@@ -2,7 +2,8 @@
 
 Side by side in one run, on one bundle, server (`bizlm serve`, in a subprocess) and load
 generator on 127.0.0.1:
-  * offline batched predict (batch 64) over the airline-tweets test texts: the ceiling;
+  * offline batched predict (batch 64) over the airline-tweets test texts: the ceiling; and
+    offline one-text-per-call predict, whose ratio to it bounds the gain of batching;
   * the server with micro-batching off (max batch 1), then on, each under N concurrent
     clients sending one text per request: throughput and p50/p95/p99 latency;
   * a soak at the same load on the batching server: errors and server RSS growth from after
@@ -43,9 +44,13 @@ def load_texts() -> list[str]:
     return [json.loads(line)["text"] for line in content.split("\n") if line.strip()]
 
 
-def offline_throughput(bundle: Path, texts: list[str], repeats: int = 3) -> dict[str, Any]:
-    """Best texts/s of ``Predictor.predict_proba`` (batch 64) over torch's default thread count
-    and the server's (all cores but one): the higher one is the ceiling the server is held to.
+def offline_throughput(
+    bundle: Path, texts: list[str], repeats: int = 3, single_texts: int = 300
+) -> dict[str, Any]:
+    """Best texts/s of ``Predictor.predict_proba`` over torch's default thread count and the
+    server's (all cores but one), in batches of 64 (the ceiling the server is held to) and one
+    text per call (what a server without batching can do at best). Their ratio at the server's
+    thread count bounds what micro-batching can gain, whatever the server's own overhead.
     """
     import torch
 
@@ -53,22 +58,31 @@ def offline_throughput(bundle: Path, texts: list[str], repeats: int = 3) -> dict
 
     predictor = bizlm.load(bundle)
     default_threads = torch.get_num_threads()
-    by_threads = {}
+    by_threads, single_by_threads = {}, {}
     for threads in sorted({default_threads, max(1, default_threads - 1)}):
         torch.set_num_threads(threads)
         predictor.predict_proba(texts[:64])  # warm-up
-        best = float("inf")
+        best = best_single = float("inf")
         for _ in range(repeats):
             started = time.perf_counter()
             predictor.predict_proba(texts, batch_size=64)
             best = min(best, time.perf_counter() - started)
+            started = time.perf_counter()
+            for text in texts[:single_texts]:
+                predictor.predict_proba([text])
+            best_single = min(best_single, time.perf_counter() - started)
         by_threads[threads] = len(texts) / best
+        single_by_threads[threads] = min(single_texts, len(texts)) / best_single
     torch.set_num_threads(default_threads)
+    server_threads = max(1, default_threads - 1)
     return {
         "texts": len(texts),
         "batch_size": 64,
         "samples_per_s": max(by_threads.values()),
         "samples_per_s_by_threads": by_threads,
+        "single_text_samples_per_s_by_threads": single_by_threads,
+        "server_threads": server_threads,
+        "batching_ceiling": by_threads[server_threads] / single_by_threads[server_threads],
     }
 
 
@@ -199,6 +213,9 @@ def main() -> None:
         "clients": args.clients,
         "machine": describe_machine(),
         "batching_ratio": batched["throughput_rps"] / unbatched["throughput_rps"],
+        # offline batch-64 over one-text-per-call throughput at the server's thread count:
+        # the most batching can gain here, even with no server overhead at all
+        "batching_ceiling": offline["batching_ceiling"],
         "load_vs_offline_ratio": batched["throughput_rps"] / offline["samples_per_s"],
         "soak_errors": soaked["errors"],
         "soak_memory_growth_pct": soaked["memory_growth_pct"],
@@ -232,7 +249,8 @@ def main() -> None:
             f"p95 {r['p95_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  errors {r['errors']}"
         )
     print(f"offline    {offline['samples_per_s']:8.1f} texts/s")
-    for key in ("batching_ratio", "load_vs_offline_ratio", "soak_errors", "soak_memory_growth_pct"):
+    keys = ("batching_ratio", "batching_ceiling", "load_vs_offline_ratio", "soak_errors")
+    for key in (*keys, "soak_memory_growth_pct"):
         print(f"{key:24s} {results[key]:.3f}")
     print(f"targets met: {results['targets_met']}")
 
