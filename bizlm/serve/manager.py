@@ -24,6 +24,11 @@ from bizlm.serve.settings import ServeError, ServeSettings
 log = logging.getLogger("bizlm.serve")
 
 
+def bundle_name(path: Path) -> str:
+    """The name a bundle given directly is served under: its folder's name."""
+    return check_name(path.resolve().name)
+
+
 class ModelManager:
     """The served models, by name."""
 
@@ -45,7 +50,7 @@ class ModelManager:
         """Load every model to serve (blocking); errors here stop the server from starting."""
         if self.registry is None:
             for path in self.settings.bundles:
-                name = check_name(path.resolve().name)
+                name = bundle_name(path)
                 if name in self.models:
                     raise ServeError(
                         f"Two bundles are named '{name}'.", hint="Rename one of the folders."

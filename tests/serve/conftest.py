@@ -92,3 +92,12 @@ def batches_run(metrics_text: str, model: str) -> float:
     values = [line.split()[-1] for line in metrics_text.splitlines() if line.startswith(prefix)]
     assert values, f"no batch count for {model} in the metrics"
     return float(values[0])
+
+
+def forbid_server_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the server's bundle loader fail: a model it serves must have been handed over."""
+
+    def no_second_load(path: object, *args: object) -> None:
+        raise AssertionError(f"the server loaded {path} again")
+
+    monkeypatch.setattr("bizlm.serve.served.load", no_second_load)

@@ -13,17 +13,14 @@ import bizlm
 from bizlm.serve.app import create_app
 from bizlm.serve.errors import ApiError
 from bizlm.serve.settings import ServeSettings
-
-
-def _no_second_load(path: object, *args: object) -> None:
-    raise AssertionError(f"the server loaded {path} again")
+from tests.serve.conftest import forbid_server_loading
 
 
 def test_a_preloaded_bundle_is_served_as_it_is_and_not_loaded_again(
     tiny_bundles: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     predictor = bizlm.load(tiny_bundles[0])
-    monkeypatch.setattr("bizlm.serve.served.load", _no_second_load)
+    forbid_server_loading(monkeypatch)
     settings = ServeSettings(
         bundles=(tiny_bundles[0],), auth=False, registry_url=f"sqlite:///{tmp_path / 'r.db'}"
     )

@@ -24,6 +24,7 @@ from bizlm.apps.risk.monitor import Monitor
 from bizlm.apps.risk.sinks import list_outbox
 from bizlm.apps.risk.watcher import DropWatcher
 from bizlm.serve.errors import ApiError
+from bizlm.serve.manager import bundle_name
 from bizlm.serve.settings import ServeSettings
 
 log = logging.getLogger("bizlm.apps.risk")
@@ -171,7 +172,7 @@ def create_risk_app(
     classifier = monitor.classifier
     app = create_app(settings, {path: getattr(classifier, role) for path, role in served.items()})
     for path, role in served.items():
-        setattr(classifier, role, app.state.queued_predictor(path.resolve().name))
+        setattr(classifier, role, app.state.queued_predictor(bundle_name(path)))
     watcher = DropWatcher(monitor) if watch else None
     app.include_router(risk_router(monitor, app.state.require_scope))
     serve_lifespan = app.router.lifespan_context

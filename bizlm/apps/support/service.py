@@ -19,6 +19,7 @@ from bizlm.apps.support.agent import SupportAgent
 from bizlm.apps.support.store import ConversationStore
 from bizlm.serve.app import create_app
 from bizlm.serve.errors import ApiError, error_responses
+from bizlm.serve.manager import bundle_name
 from bizlm.serve.settings import ServeSettings
 
 PAGE = Path(__file__).parent / "static" / "chat.html"
@@ -160,7 +161,7 @@ def create_support_app(
         settings, bundles=(bundle,), max_text_chars=agent.project.settings.max_message_chars
     )
     app = create_app(settings, preloaded={bundle: agent.intents})
-    agent.use_served_intents(app.state.queued_predictor(bundle.resolve().name))
+    agent.use_served_intents(app.state.queued_predictor(bundle_name(bundle)))
     store = ConversationStore(database or Path(root) / "conversations.db")
     app.include_router(support_router(agent, store, app.state.require_scope))
     app.state.support_agent = agent

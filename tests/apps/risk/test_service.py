@@ -15,7 +15,7 @@ from bizlm.apps.risk.monitor import Monitor
 from bizlm.apps.risk.service import create_risk_app
 from bizlm.serve.settings import ServeSettings
 from tests.apps.risk.conftest import T0, keyword_classifier, stream
-from tests.serve.conftest import batches_run
+from tests.serve.conftest import batches_run, forbid_server_loading
 
 
 def wait_for(check, seconds: float = 30.0):
@@ -138,10 +138,7 @@ def test_the_monitors_models_are_loaded_once_and_classify_through_the_batcher(
     monitor = Monitor.open(folder.root)
     topic, sentiment = monitor.classifier.topic, monitor.classifier.sentiment
 
-    def no_second_load(path: object, *args: object) -> None:
-        raise AssertionError(f"the server loaded {path} again")
-
-    monkeypatch.setattr("bizlm.serve.served.load", no_second_load)
+    forbid_server_loading(monkeypatch)
     settings = ServeSettings(
         bundles=tuple(tiny_bundles), auth=False, registry_url=f"sqlite:///{tmp_path / 'k.db'}"
     )

@@ -11,10 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 import bizlm
+from bizlm.apps.support.calibration import scale
 from bizlm.apps.support.service import create_support_app
 from bizlm.cli import run
 from bizlm.serve.settings import ServeSettings
-from tests.serve.conftest import batches_run
+from tests.serve.conftest import batches_run, forbid_server_loading
 
 
 @pytest.fixture()
@@ -138,10 +139,7 @@ def test_auth_is_required_when_on(trained_dir: Path, tmp_path: Path, monkeypatch
 def test_the_intent_model_is_loaded_once_and_answers_through_the_batcher(
     trained_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_second_load(path: object, *args: object) -> None:
-        raise AssertionError(f"the server loaded {path} again")
-
-    monkeypatch.setattr("bizlm.serve.served.load", no_second_load)
+    forbid_server_loading(monkeypatch)
     app, store = create_support_app(trained_dir, ServeSettings(auth=False), tmp_path / "c.db")
     agent = app.state.support_agent
     with TestClient(app) as client:
@@ -149,16 +147,7 @@ def test_the_intent_model_is_loaded_once_and_answers_through_the_batcher(
         direct = served.current.predictor
         text = "bag gate ticket"
         reply = _chat(client, text).json()
-        probabilities = direct.predict_proba([text])[0]
-        assert reply["confidence"] == pytest.approx(
-            float(agent_scaled_max(probabilities, agent.temperature)), abs=1e-3
-        )
+        calibrated = scale(direct.predict_proba([text]), agent.temperature)[0]
+        assert reply["confidence"] == pytest.approx(float(calibrated.max()), abs=1e-3)
         assert batches_run(client.get("/metrics").text, "intent") >= 1  # the chat ran a batch
     store.close()
-
-
-def agent_scaled_max(probabilities, temperature: float) -> float:
-    """The calibrated top probability, as the agent computes it."""
-    from bizlm.apps.support.calibration import scale
-
-    return float(scale(probabilities[None, :], temperature)[0].max())
