@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ContinualConfig(BaseModel):
@@ -29,11 +29,23 @@ class ContinualConfig(BaseModel):
         "head reads (for data whose raw text may not be kept; replay then trains the head "
         "on them, and no raw text of past stages is stored at all).",
     )
-    replay_balance: bool = Field(
-        True,
-        description="Repeat each remembered label's examples so that it weighs about as much "
-        "as an average new label in the update's training data.",
+    replay_balance: Literal["prior", "repeat", "off"] = Field(
+        "prior",
+        description="How remembered labels, with few examples each, stand against the new "
+        "labels: 'prior' trains with logits shifted by each label's log share of the update's "
+        "examples (balanced softmax), so rare labels are not outvoted; 'repeat' repeats each "
+        "remembered label's examples until it weighs about as much as an average new label; "
+        "'off' mixes them in once, as they are.",
     )
+
+    @field_validator("replay_balance", mode="before")
+    @classmethod
+    def _balance_from_bool(cls, value: object) -> object:
+        """Recipes written before the choice had three values said true (repeat) or false."""
+        if isinstance(value, bool):
+            return "repeat" if value else "off"
+        return value
+
     ewc_lambda: float = Field(
         1.0,
         ge=0,

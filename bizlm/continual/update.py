@@ -67,6 +67,22 @@ def held_out(data: PreparedData, size: int, seed: int) -> Examples:
     return sample_rows(rows, size, seed)
 
 
+def _validation_judges_all(validation: Examples, labels: list[str], reporter: Reporter) -> bool:
+    """Whether the validation split has every label, so its best checkpoint can be trusted.
+
+    New data often holds only the new labels. Scoring on it rewards predicting the new labels
+    everywhere, so its best checkpoint tends to be the one that forgot the most; the update then
+    keeps its last weights instead.
+    """
+    missing = set(labels) - {str(t) for t in validation.targets}
+    if missing:
+        reporter.note(
+            f"validation has no examples of {len(missing)} of {len(labels)} labels; "
+            "keeping the last weights rather than the checkpoint best on the new labels"
+        )
+    return not missing
+
+
 def _stage_record(index: int, train: Examples | None, kept: Examples | None, source: str):
     return {
         "index": index,
@@ -211,8 +227,10 @@ def update(
         f"{len(labels) - len(old_labels)} new label(s); training {trainable_params:,} of "
         f"{total_params:,} parameters"
     )
-    hooks = LoopHooks(loss_function=chosen.loss_function(trainable, context))
     validation = prepared.splits["validation"]
+    judged = _validation_judges_all(validation, labels, reporter)
+    context.record["restored_best"] = judged
+    hooks = LoopHooks(loss_function=chosen.loss_function(trainable, context), restore_best=judged)
     evaluate = task.evaluator(tokenizer, validation, labels, *sizes)
     metric = chosen_metric(train_config, task.primary_metric)
     pad_id = int(tokenizer.pad_token_id or 0)

@@ -2,7 +2,7 @@
 
 Built on Accelerate so the same code runs in one process or under ``accelerate launch``.
 The best weights (by the early-stopping metric on validation) are restored at the end, also
-when the user presses Ctrl-C.
+when the user presses Ctrl-C, unless the caller asks to keep the last ones.
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ class LoopHooks:
     ) = None
     #: called with every record added to the history (trackers log it; a search may prune here)
     on_log: Callable[[dict[str, Any]], None] | None = None
+    #: restore the weights with the best validation score at the end; False keeps the last
+    #: weights (for a validation split that cannot judge the model, e.g. one missing labels)
+    restore_best: bool = True
 
 
 def peak_rss_mb() -> float:
@@ -152,7 +155,8 @@ def train_loop(
     """Train ``model`` in place on ``train`` (features with a ``labels`` key); return the record.
 
     ``evaluate`` scores the model on validation (a dict with ``loss`` and ``metric``); the
-    weights with the best ``metric`` are restored at the end.
+    weights with the best ``metric`` are restored at the end (unless ``hooks.restore_best`` is
+    False).
     """
     hooks = hooks or LoopHooks()
     set_seed(config.seed)
@@ -241,7 +245,8 @@ def train_loop(
                     _record(result, hooks, record)
                     if _improved(scores, result.best, metric):
                         result.best = record
-                        best_state = _trainable_state(accelerator.unwrap_model(model))
+                        if hooks.restore_best:
+                            best_state = _trainable_state(accelerator.unwrap_model(model))
                         stale = 0
                     else:
                         stale += 1

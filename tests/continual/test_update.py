@@ -73,6 +73,67 @@ def test_replay_memory_is_bounded_balanced_and_stored(
     assert sorted(p.name for p in evaluation.iterdir()) == ["stage-0.jsonl", "stage-1.jsonl"]
 
 
+@pytest.mark.parametrize(("balance", "replayed"), [("prior", 20), ("off", 20), ("repeat", 200)])
+def test_replay_balance_sets_how_often_the_memory_is_replayed(
+    balance: str, replayed: int, parent_bundle: Path, new_label_csv: Path, tmp_path: Path
+) -> None:
+    child = tmp_path / "child"
+    info = _update(
+        parent_bundle, new_label_csv, child, "replay", f"continual.replay_balance={balance}"
+    ).info
+    details = info["continual"]["details"]
+    # 10 remembered texts per old label; repeat: 100 new training examples / 10 = 10 times each
+    assert details["replayed"] == replayed
+    assert details.get("balance") == ("prior" if balance == "prior" else None)
+    assert details["restored_best"] is False  # the new data's validation has only 'neutral'
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, "repeat"), (False, "off")])
+def test_replay_balance_reads_the_older_true_false_form(value: bool, expected: str) -> None:
+    from bizlm.continual.config import ContinualConfig
+
+    assert ContinualConfig(replay_balance=value).replay_balance == expected
+
+
+def test_balanced_loss_shifts_logits_by_the_log_share_of_each_label(
+    parent_bundle: Path, new_label_csv: Path
+) -> None:
+    from bizlm.continual.head import load_extended
+    from bizlm.continual.memory import ReplayMemory
+    from bizlm.continual.strategies.replay import text_replay_loss
+    from bizlm.inference import tokenize
+    from bizlm.recipe import load_recipe
+    from bizlm.tasks import Examples
+
+    info = json.loads((parent_bundle / "bizlm.json").read_text())
+    labels = [*info["labels"], "neutral"]
+    model, tokenizer = load_extended(parent_bundle / "model", info["labels"], labels)
+    memory = ReplayMemory(per_class=2, items={"negative": ["bad", "awful"], "positive": ["good"]})
+    context = UpdateContext(
+        parent=parent_bundle,
+        parent_info=info,
+        recipe=load_recipe(info["recipe"]),
+        old_labels=info["labels"],
+        labels=labels,
+        train=Examples(["meh"] * 5, ["neutral"] * 5, [1, 2, 3, 4, 5]),
+        stage=1,
+        memory=memory,
+        reporter=Reporter(),
+        tokenizer=tokenizer,
+    )
+    loss = text_replay_loss(context, memory)
+    assert loss is not None
+    batch = {k: torch.tensor([v]) for k, v in tokenize(tokenizer, ["good nice"], 32)[0].items()}
+    batch["labels"] = torch.tensor([1])
+    model.eval()
+    logits = model(**batch).logits
+    shares = torch.tensor([2 / 8, 1 / 8, 5 / 8])  # negative, positive, neutral
+    expected = torch.nn.functional.cross_entropy(logits + shares.log(), batch["labels"])
+    assert loss(model, batch).item() == pytest.approx(expected.item(), rel=1e-6)
+    plain = torch.nn.functional.cross_entropy(logits, batch["labels"]).item()
+    assert loss(model, batch).item() > plain  # the rare label's example weighs more
+
+
 def test_embedding_memory_keeps_no_text(
     parent_bundle: Path, new_label_csv: Path, tmp_path: Path
 ) -> None:

@@ -1,9 +1,12 @@
 """``replay``: mix a class-balanced memory of past examples into every update.
 
-With ``memory_keep: text`` the remembered texts join the training data (each label repeated to
-weigh about as much as an average new label when ``replay_balance`` is on). With
-``memory_keep: embeddings`` no text is kept: every batch adds a cross-entropy term on a batch of
-remembered head-input vectors, so the output layer keeps separating the old labels.
+With ``memory_keep: text`` the remembered texts join the training data. A remembered label has
+a few examples against the hundreds of a new one, so ``replay_balance`` evens them out: by
+default (``prior``) the loss adds each label's log share of the training examples to the logits
+(balanced softmax), which stops the new labels from winning on frequency alone without
+over-fitting the few remembered texts; ``repeat`` repeats the remembered texts instead. With
+``memory_keep: embeddings`` no text is kept: every batch adds a cross-entropy term on a batch
+of remembered head-input vectors, so the output layer keeps separating the old labels.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from bizlm.continual.head import output_layer
+from bizlm.continual.memory import ReplayMemory
 from bizlm.continual.strategies.base import (
     Strategy,
     UpdateContext,
@@ -44,7 +48,7 @@ class Replay(Strategy):
             )
 
     def training_examples(self, context: UpdateContext) -> Examples:
-        """The new examples plus the remembered texts (balanced against the new labels)."""
+        """The new examples plus the remembered texts (repeated when ``replay_balance: repeat``)."""
         memory = context.memory
         if memory is None or memory.keep != "text" or not len(memory):
             return context.train
@@ -53,7 +57,9 @@ class Replay(Strategy):
         texts, targets = list(context.train.texts), list(context.train.targets)
         lines = list(context.train.line_numbers)
         for label, bucket in memory.items.items():
-            repeat = max(1, round(typical / len(bucket))) if context.config.replay_balance else 1
+            repeat = 1
+            if context.config.replay_balance == "repeat":
+                repeat = max(1, round(typical / len(bucket)))
             for _ in range(repeat):
                 texts.extend(bucket)
                 targets.extend([label] * len(bucket))
@@ -62,10 +68,11 @@ class Replay(Strategy):
         return Examples(texts=texts, targets=targets, line_numbers=lines)
 
     def loss_function(self, model: torch.nn.Module, context: UpdateContext) -> LossFunction | None:
-        """With a vector memory: the model's loss plus the head's loss on remembered vectors."""
+        """Remembered texts: the balanced loss (``replay_balance: prior``), else the model's own.
+        A vector memory: the model's loss plus the head's loss on remembered vectors."""
         memory = context.memory
-        if memory is None or memory.keep != "embeddings" or not len(memory):
-            return None
+        if memory is None or memory.keep == "text" or not len(memory):
+            return text_replay_loss(context, memory)
         labels, vectors = memory.examples()
         index = {label: i for i, label in enumerate(context.labels)}
         stored = torch.stack(vectors)
@@ -83,3 +90,31 @@ class Replay(Strategy):
             return new_loss + F.cross_entropy(remembered, gold[chosen].to(remembered.device))
 
         return loss
+
+
+def text_replay_loss(context: UpdateContext, memory: ReplayMemory | None) -> LossFunction | None:
+    """Cross-entropy on logits shifted by each label's log share (``replay_balance: prior``);
+    None (the model's own loss) otherwise."""
+    if context.config.replay_balance != "prior":
+        return None
+    shift = log_shares(context, memory)
+
+    def loss(module: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        logits = module(**model_inputs(batch)).logits
+        return F.cross_entropy(logits + shift.to(logits.device), batch["labels"])
+
+    return loss
+
+
+def log_shares(context: UpdateContext, memory: ReplayMemory | None) -> torch.Tensor:
+    """Each label's log share of the training examples, new and remembered counted once.
+
+    Added to the logits in training (balanced softmax), it leaves logits that suit balanced
+    labels although the training mix is skewed towards the new ones.
+    """
+    counts = Counter(str(t) for t in context.train.targets)
+    for label, bucket in (memory.items if memory is not None else {}).items():
+        counts[label] += len(bucket)
+    sizes = torch.tensor([max(1, counts[label]) for label in context.labels], dtype=torch.float)
+    context.record["balance"] = "prior"
+    return torch.log(sizes / sizes.sum())
