@@ -98,6 +98,7 @@ def text_replay_loss(context: UpdateContext, memory: ReplayMemory | None) -> Los
     if context.config.replay_balance != "prior":
         return None
     shift = log_shares(context, memory)
+    context.record["balance"] = "prior"
 
     def loss(module: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         logits = module(**model_inputs(batch)).logits
@@ -116,5 +117,4 @@ def log_shares(context: UpdateContext, memory: ReplayMemory | None) -> torch.Ten
     for label, bucket in (memory.items if memory is not None else {}).items():
         counts[label] += len(bucket)
     sizes = torch.tensor([max(1, counts[label]) for label in context.labels], dtype=torch.float)
-    context.record["balance"] = "prior"
     return torch.log(sizes / sizes.sum())
