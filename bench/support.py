@@ -4,11 +4,13 @@ In one run:
   * build the demo project (`bizlm app support init --demo`) and train it: held-out test
     intent accuracy and out-of-scope precision/recall (8 trec question types are never trained
     on; half of their sampled questions tune the threshold, half are tested);
-  * FAQ retrieval of the paraphrased test questions (bizlm/apps/support/demo/
-    faq_paraphrases.jsonl, 2 per entry): hit@1, hit@5 and MRR for hybrid (RRF) against
-    BM25-only and embedding-only;
+  * FAQ retrieval of the held-out customer wordings (bizlm/apps/support/demo/
+    faq_test_queries.jsonl, one per entry; never in the project): hit@1, hit@5 and MRR for
+    hybrid (weighted RRF, BM25 weight tuned by training on the project's faq_queries.jsonl)
+    against BM25-only and embedding-only; also the two files' roles swapped (tuned on the
+    test wordings, scored on the tuning ones);
   * chat latency: `bizlm app support serve` in a subprocess on 127.0.0.1, one client sending
-    the paraphrases and the held-out test questions one at a time: p50/p95/p99.
+    the test wordings and the held-out test questions one at a time: p50/p95/p99.
 Writes bench/results/support.json.
 Run: BIZLM_HOME=... OMP_NUM_THREADS=1 python bench/support.py [--per-intent 60]
 """
@@ -47,27 +49,24 @@ def with_distractors(index: Any, count: int, seed: int) -> Any:
 
     questions = sorted({row["text"] for row in trec_rows()})
     picked = random.Random(seed).sample(questions, count)
-    extra = [FaqEntry(f"trec-{i}", q, "(distractor)") for i, q in enumerate(picked)]
+    extra = [FaqEntry(f"trec-{i}", q, q) for i, q in enumerate(picked)]  # answer: itself
     return FaqIndex.build([*index.entries, *extra], index.encoder, index.rrf_k)
 
 
-def retrieval_scores(index: Any, paraphrases: list[dict[str, str]]) -> dict[str, dict]:
-    """hit@1, hit@5 and MRR of each ranker over the paraphrased questions."""
+def retrieval_scores(index: Any, queries: list[Any], bm25_weight: float) -> dict[str, Any]:
+    """hit@1, hit@5 and MRR of each ranker over the queries, and hybrid's margin over the
+    better single ranker."""
+    from bizlm.apps.support.fusion import gold_ranks, rank_metrics
     from bizlm.apps.support.retrieval import MODES
 
-    size = len(index.entries)
-    scores = {}
-    for mode in MODES:
-        ranks = []
-        for item in paraphrases:
-            ids = [hit.entry.id for hit in index.search(item["question"], size, mode)]
-            ranks.append(ids.index(item["faq_id"]) + 1)
-        ranks_array = np.array(ranks)
-        scores[mode] = {
-            "hit_at_1": float(np.mean(ranks_array <= 1)),
-            "hit_at_5": float(np.mean(ranks_array <= 5)),
-            "mrr": float(np.mean(1.0 / ranks_array)),
-        }
+    scored = [index.scores(q.question) for q in queries]
+    scores: dict[str, Any] = {
+        mode: rank_metrics(gold_ranks(index, queries, mode, bm25_weight, scored)) for mode in MODES
+    }
+    scores["bm25_weight"] = bm25_weight
+    scores["hybrid_mrr_margin"] = scores["hybrid"]["mrr"] - max(
+        scores["bm25"]["mrr"], scores["embedding"]["mrr"]
+    )
     return scores
 
 
@@ -137,7 +136,9 @@ def main() -> None:
     import torch
 
     from bizlm.apps.support.agent import SupportAgent
-    from bizlm.apps.support.scaffold import DEMO_PARAPHRASES, init_demo
+    from bizlm.apps.support.fusion import tune_bm25_weight
+    from bizlm.apps.support.project import read_faq_queries
+    from bizlm.apps.support.scaffold import DEMO_TEST_QUERIES, init_demo
     from bizlm.apps.support.training import train_project
     from bizlm.atomic import atomic_write_text
 
@@ -147,8 +148,6 @@ def main() -> None:
     parser.add_argument("--distractors", type=int, default=500)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    lines = DEMO_PARAPHRASES.read_text(encoding="utf-8").splitlines()
-    paraphrases = [json.loads(line) for line in lines if line.strip()]
     with tempfile.TemporaryDirectory() as folder:
         project = Path(folder) / "demo-desk"
         init_demo(
@@ -158,18 +157,19 @@ def main() -> None:
         info = train_project(project)
         train_seconds = time.perf_counter() - started
         agent = SupportAgent(project)
-        retrieval = retrieval_scores(
-            with_distractors(agent.faq, args.distractors, seed=7), paraphrases
-        )
-        retrieval_demo_faq_only = retrieval_scores(agent.faq, paraphrases)
+        test_queries = read_faq_queries(DEMO_TEST_QUERIES, agent.project.faq)
+        tuning_queries = agent.project.faq_queries
+        with_others = with_distractors(agent.faq, args.distractors, seed=7)
+        retrieval = retrieval_scores(with_others, test_queries, agent.faq.bm25_weight)
+        swapped_weight = tune_bm25_weight(agent.faq, test_queries)["bm25_weight"]
+        retrieval_swapped = retrieval_scores(with_others, tuning_queries, swapped_weight)
+        retrieval_demo_faq_only = retrieval_scores(agent.faq, test_queries, agent.faq.bm25_weight)
         test_rows = (project / "build" / "data" / "test.jsonl").read_text().splitlines()
-        messages = [p["question"] for p in paraphrases]
+        messages = [q.question for q in test_queries]
         messages += [json.loads(row)["text"] for row in test_rows if row.strip()]
         del agent
         latency = chat_latency(project, messages)
-    margin = retrieval["hybrid"]["mrr"] - max(
-        retrieval["bm25"]["mrr"], retrieval["embedding"]["mrr"]
-    )
+    margin = retrieval["hybrid_mrr_margin"]
     test = info["test"]
     result = {
         "hybrid_mrr_margin": margin,
@@ -180,12 +180,13 @@ def main() -> None:
         "targets": TARGETS,
         "met": {"hybrid_mrr_margin": margin > TARGETS["hybrid_mrr_margin"]},
         "retrieval": retrieval,
-        "retrieval_queries": len(paraphrases),
+        "retrieval_queries": len(test_queries),
         "retrieval_index": f"{info['faq_entries']} demo FAQ entries + {args.distractors} "
         "distractor entries (trec questions, sampled with seed 7)",
+        "faq_fusion": info["faq_fusion"],
+        "retrieval_swapped": retrieval_swapped,
+        "hybrid_mrr_margin_both_folds": (margin + retrieval_swapped["hybrid_mrr_margin"]) / 2,
         "retrieval_demo_faq_only": retrieval_demo_faq_only,
-        "hybrid_mrr_margin_demo_faq_only": retrieval_demo_faq_only["hybrid"]["mrr"]
-        - max(retrieval_demo_faq_only["bm25"]["mrr"], retrieval_demo_faq_only["embedding"]["mrr"]),
         "faq_entries": info["faq_entries"],
         "intents": {
             "method": info["method"],

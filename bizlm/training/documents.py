@@ -31,6 +31,7 @@ def training_record(loop: LoopResult, trainable_params: int, total_params: int) 
     return {
         "history": loop.history,
         "best": loop.best,
+        "weights_kept": loop.weights_kept,
         "stopped_early": loop.stopped_early,
         "interrupted": loop.interrupted,
         "train_seconds": round(loop.train_seconds, 2),

@@ -13,7 +13,7 @@ import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -65,6 +65,8 @@ class LoopResult:
 
     history: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] | None = None
+    #: which weights the model holds after the loop: the best evaluation's, or the last step's
+    weights_kept: Literal["best", "last"] = "best"
     stopped_early: bool = False
     interrupted: bool = False
     train_seconds: float = 0.0
@@ -180,7 +182,9 @@ def train_loop(
         optimizer, int(config.warmup_ratio * total_steps), total_steps
     )
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
-    result = LoopResult(processes=accelerator.num_processes)
+    result = LoopResult(
+        processes=accelerator.num_processes, weights_kept="best" if hooks.restore_best else "last"
+    )
     eval_every = max(1, len(loader) // config.evaluations_per_epoch)
     checkpointer = checkpointer or Checkpointer()
     resumed = checkpointer.restore(accelerator.unwrap_model(model), optimizer, scheduler, result)

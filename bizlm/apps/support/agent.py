@@ -78,7 +78,9 @@ class SupportAgent:
         self.ner = bizlm.load(ner_path) if ner_path is not None else None
         encoder = SentenceEncoder.for_recipe(self.project.recipe)
         faq = self.project.settings.faq
-        self.faq = FaqIndex.load(self.project.build_dir, self.project.faq, encoder, faq.rrf_k)
+        self.faq = FaqIndex.load(
+            self.project.build_dir, self.project.faq, encoder, faq.rrf_k, faq.bm25_weight
+        )
         calibration = self.info["calibration"]
         self.temperature = float(calibration["temperature"])
         self.threshold = float(calibration["threshold"])

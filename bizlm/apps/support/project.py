@@ -4,6 +4,8 @@
 DIR/
   intents.yaml     intents: {name: {description, examples}}; out_of_scope: [messages]
   faq.jsonl        one entry a line: {"id", "question", "answer", "tags"}
+  faq_queries.jsonl  optional: {"question", "faq_id"} a line, customer wordings that tune
+                   the BM25 weight of FAQ retrieval
   templates.yaml   templates: {intent: "answer text with {ENTITY_TYPE} slots"}
   recipe.yaml      the intent model's recipe (model, method, train), without data or output
   support.yaml     answering settings (see :class:`SupportSettings`)
@@ -29,6 +31,7 @@ from bizlm.yaml_files import read_yaml_mapping
 
 INTENTS_FILE = "intents.yaml"
 FAQ_FILE = "faq.jsonl"
+QUERIES_FILE = "faq_queries.jsonl"
 TEMPLATES_FILE = "templates.yaml"
 RECIPE_FILE = "recipe.yaml"
 SETTINGS_FILE = "support.yaml"
@@ -55,6 +58,13 @@ class FaqSettings(BaseModel):
     )
     top_k: int = Field(3, ge=1, le=50, description="FAQ entries returned as sources.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank fusion constant.")
+    bm25_weight: float | None = Field(
+        None,
+        ge=0,
+        le=10,
+        description="Weight of the BM25 ranking in the fusion (the embedding ranking weighs "
+        f"1). Default: tuned on {QUERIES_FILE} when the project has it, else 1.",
+    )
 
 
 class SupportSettings(BaseModel):
@@ -92,6 +102,14 @@ class FaqEntry:
     tags: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class FaqQuery:
+    """A customer's wording of a question and the FAQ entry that answers it."""
+
+    question: str
+    faq_id: str
+
+
 @dataclass
 class SupportProject:
     """A loaded, checked support project."""
@@ -104,6 +122,7 @@ class SupportProject:
     recipe: dict[str, Any]
     settings: SupportSettings
     warnings: list[str] = field(default_factory=list)
+    faq_queries: list[FaqQuery] = field(default_factory=list)
 
     @property
     def build_dir(self) -> Path:
@@ -195,6 +214,36 @@ def read_faq(path: Path) -> tuple[list[FaqEntry], list[str]]:
     return entries, _duplicate_questions(path, entries)
 
 
+def read_faq_queries(path: Path, entries: list[FaqEntry]) -> list[FaqQuery]:
+    """Labelled queries of a JSONL file (none when it does not exist)."""
+    if not path.is_file():
+        return []
+    ids = {entry.id for entry in entries}
+    queries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SupportProjectError(
+                f"{path}, line {number}: not valid JSON ({exc.msg})."
+            ) from exc
+        question = row.get("question") if isinstance(row, dict) else None
+        faq_id = str(row.get("faq_id", "")) if isinstance(row, dict) else ""
+        if not isinstance(question, str) or not question.strip() or not faq_id:
+            raise SupportProjectError(
+                f"{path}, line {number}: a query needs a non-empty 'question' and 'faq_id'."
+            )
+        if faq_id not in ids:
+            raise SupportProjectError(
+                f"{path}, line {number}: faq_id '{faq_id}' is not an id in {FAQ_FILE}.",
+                hint="Use the id of the entry that answers the question.",
+            )
+        queries.append(FaqQuery(question, faq_id))
+    return queries
+
+
 def _duplicate_questions(path: Path, entries: list[FaqEntry]) -> list[str]:
     seen: dict[str, list[str]] = {}
     for entry in entries:
@@ -257,8 +306,9 @@ def load_project(root: Path) -> SupportProject:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
         raise SupportProjectError(f"{root / SETTINGS_FILE}: '{key}': {first['msg']}.") from exc
+    queries = read_faq_queries(root / QUERIES_FILE, faq)
     project = SupportProject(
-        root, intents, out_of_scope, faq, templates, recipe, settings, warnings
+        root, intents, out_of_scope, faq, templates, recipe, settings, warnings, queries
     )
     if settings.ner_bundle is None or settings.entity_types is not None:
         check_template_slots(templates, settings.entity_types or [], str(root / TEMPLATES_FILE))

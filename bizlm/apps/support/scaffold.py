@@ -12,6 +12,7 @@ import yaml
 from bizlm.apps.support.project import (
     FAQ_FILE,
     INTENTS_FILE,
+    QUERIES_FILE,
     RECIPE_FILE,
     SETTINGS_FILE,
     TEMPLATES_FILE,
@@ -21,7 +22,7 @@ from bizlm.atomic import atomic_write_text
 
 PROJECT_FILES = (INTENTS_FILE, FAQ_FILE, TEMPLATES_FILE, RECIPE_FILE, SETTINGS_FILE)
 DEMO_DIR = Path(__file__).parent / "demo"
-DEMO_PARAPHRASES = DEMO_DIR / "faq_paraphrases.jsonl"
+DEMO_TEST_QUERIES = DEMO_DIR / "faq_test_queries.jsonl"  # never copied into the project
 
 _STARTER_INTENTS = {
     "intents": {
@@ -162,14 +163,15 @@ def init_demo(
     out_of_scope_per_type: int = 15,
     seed: int = 13,
 ) -> list[Path]:
-    """The demo desk: 12 trec question types as intents, a written FAQ, one template."""
+    """The demo desk: 12 trec question types as intents, a written FAQ with customer wordings
+    of its questions (``faq_queries.jsonl``), one template."""
     _check_target(root, force)
     header = (
         "# Demo desk: intents are TREC question types (trec catalog set, fine labels); the\n"
         "# out_of_scope messages are questions of types the desk does not cover.\n"
     )
     _write_yaml(root / INTENTS_FILE, demo_intents(per_intent, out_of_scope_per_type, seed), header)
-    for name in (FAQ_FILE, TEMPLATES_FILE, RECIPE_FILE):
+    for name in (FAQ_FILE, QUERIES_FILE, TEMPLATES_FILE, RECIPE_FILE):
         atomic_write_text(root / name, (DEMO_DIR / name).read_text(encoding="utf-8"))
     _write_yaml(root / SETTINGS_FILE, _SETTINGS)
-    return [root / name for name in PROJECT_FILES]
+    return [root / name for name in (*PROJECT_FILES, QUERIES_FILE)]

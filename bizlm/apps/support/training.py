@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 
 from bizlm.apps.support.calibration import Calibration, calibrate, out_of_scope_scores, scale
+from bizlm.apps.support.fusion import tune_bm25_weight
 from bizlm.apps.support.project import (
     OUT_OF_SCOPE,
+    QUERIES_FILE,
     SupportProject,
     SupportProjectError,
     check_template_slots,
@@ -150,6 +152,17 @@ def held_out_scores(
     }
 
 
+def choose_fusion(project: SupportProject, index: FaqIndex) -> dict[str, Any]:
+    """The BM25 weight of FAQ retrieval: from support.yaml, else tuned on the project's
+    labelled queries, else 1 (plain reciprocal-rank fusion); and where it came from."""
+    configured = project.settings.faq.bm25_weight
+    if configured is not None:
+        return {"bm25_weight": configured, "source": "support.yaml"}
+    if project.faq_queries:
+        return {**tune_bm25_weight(index, project.faq_queries), "source": QUERIES_FILE}
+    return {"bm25_weight": 1.0, "source": "default"}
+
+
 def train_project(root: Path, reporter: Reporter | None = None) -> dict[str, Any]:
     """Train the intent model, calibrate it, index the FAQ; write ``build/support.json``."""
     import bizlm
@@ -172,7 +185,10 @@ def train_project(root: Path, reporter: Reporter | None = None) -> dict[str, Any
     calibration = calibrate(in_probs, gold, out_probs, project.settings.target_precision)
     test_scores = held_out_scores(calibration, *split_probabilities(predictor, splits.test, labels))
     encoder = SentenceEncoder.for_recipe(project.recipe)
-    FaqIndex.build(project.faq, encoder, project.settings.faq.rrf_k).save(project.build_dir)
+    index = FaqIndex.build(project.faq, encoder, project.settings.faq.rrf_k)
+    fusion = choose_fusion(project, index)
+    index.bm25_weight = fusion["bm25_weight"]
+    index.save(project.build_dir)
     info = {
         "intent_bundle": INTENT_BUNDLE,
         "method": method["name"],
@@ -181,6 +197,7 @@ def train_project(root: Path, reporter: Reporter | None = None) -> dict[str, Any
         "calibration": calibration.to_dict(),
         "test": test_scores,
         "faq_entries": len(project.faq),
+        "faq_fusion": fusion,
         "warnings": project.warnings,
     }
     atomic_write_text(project.build_dir / BUILD_INFO, json.dumps(info, indent=2))

@@ -16,6 +16,10 @@ FAQ = [
     {"id": "crew", "question": "crew friendly nice", "answer": "Our crew thanks you.", "tags": []},
     {"id": "seat", "question": "seat plane today", "answer": "Seats open at 9.", "tags": []},
 ]
+QUERIES = [
+    {"question": "my bag and ticket", "faq_id": "bag"},
+    {"question": "is the crew nice", "faq_id": "crew"},
+]
 
 
 def write_project(root: Path, model: Path, **overrides: object) -> Path:
@@ -31,6 +35,7 @@ def write_project(root: Path, model: Path, **overrides: object) -> Path:
     files: dict[str, object] = {
         "intents.yaml": {"intents": intents, "out_of_scope": ["a b c", "x y z", "q r s", "m n"]},
         "faq.jsonl": FAQ,
+        "faq_queries.jsonl": QUERIES,
         "templates.yaml": {"templates": {"complaint": "Sorry to hear that; we will call you."}},
         "recipe.yaml": {
             "model": str(model),

@@ -28,6 +28,10 @@ def test_training_writes_calibration_and_test_scores(trained_dir: Path) -> None:
     assert info["test"]["in_scope_examples"] > 0 and info["test"]["out_of_scope_examples"] > 0
     assert (trained_dir / "build" / "intent" / "bizlm.json").is_file()
     assert (trained_dir / "build" / "faq_vectors.npy").is_file()
+    fusion = info["faq_fusion"]
+    assert fusion["source"] == "faq_queries.jsonl" and fusion["queries"] == 2
+    mrr = fusion["mrr_by_weight"]
+    assert mrr[str(fusion["bm25_weight"])] == max(mrr.values())
 
 
 def test_split_keeps_out_of_scope_out_of_training(project_dir: Path) -> None:
