@@ -23,7 +23,8 @@ from bizlm.inference import evaluation_mode, softmax, torch_forward
 from bizlm.predictor import Predictor
 from bizlm.tasks.base import Evaluator, Examples, Task, register_task
 from bizlm.tasks.rows import record_file, warn
-from bizlm.tasks.tag_predictor import TagPredictor, decode
+from bizlm.tasks.tag_decoding import decode
+from bizlm.tasks.tag_predictor import TagPredictor
 from bizlm.tasks.tag_windows import IGNORED, encode_windows, training_features, word_logits
 from bizlm.training.batching import Features
 

@@ -9,18 +9,13 @@ import numpy as np
 import torch
 from transformers import AutoModelForTokenClassification
 
-from bizlm.data.tags import bio_to_spans, to_bio
+from bizlm.data.tags import bio_to_spans
 from bizlm.data.words import split_words
 from bizlm.errors import BizlmError
 from bizlm.inference import softmax
 from bizlm.predictor import Predictor, check_texts
+from bizlm.tasks.tag_decoding import decode
 from bizlm.tasks.tag_windows import encode_windows, word_logits
-
-
-def decode(probabilities: np.ndarray, tags: Sequence[str]) -> list[str]:
-    """Best tag per word, repaired into valid BIO (a stray I- starts a new entity)."""
-    best = [tags[i] for i in probabilities.argmax(axis=1)] if len(probabilities) else []
-    return to_bio(best, mode="lenient", where="model output")[0]
 
 
 class TagPredictor(Predictor):

@@ -12,7 +12,8 @@ import bizlm
 from bizlm.cli import run
 from bizlm.data.words import split_words
 from bizlm.errors import BizlmError, DataError
-from bizlm.tasks.tag_predictor import decode, entities
+from bizlm.tasks.tag_decoding import decode
+from bizlm.tasks.tag_predictor import entities
 from tests.tasks.conftest import PEOPLE, PLACES, entity_sentences, tag_config, write_conll
 
 
@@ -105,6 +106,21 @@ def test_a_stray_inside_tag_in_model_output_starts_an_entity() -> None:
     tags = ["O", "B-PER", "I-PER"]
     probabilities = np.eye(3)[[0, 2, 2]]
     assert decode(probabilities, tags) == ["O", "B-PER", "I-PER"]
+    assert decode(np.zeros((0, 3)), tags) == []
+
+
+def test_decoding_keeps_an_entity_whole_rather_than_retyping_a_word() -> None:
+    tags = ["O", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+    probabilities = np.array(
+        [
+            [0.05, 0.80, 0.05, 0.05, 0.05],  # B-ORG
+            [0.05, 0.05, 0.40, 0.05, 0.45],  # I-LOC by a little: invalid after B-ORG
+            [0.05, 0.05, 0.80, 0.05, 0.05],  # I-ORG
+            [0.90, 0.02, 0.04, 0.02, 0.02],  # O
+            [0.10, 0.05, 0.50, 0.30, 0.05],  # I-ORG after O is invalid: B-LOC is the best valid
+        ]
+    )
+    assert decode(probabilities, tags) == ["B-ORG", "I-ORG", "I-ORG", "O", "B-LOC"]
 
 
 def test_serving_and_export_refuse_a_tagger_clearly(tagger: Path) -> None:
