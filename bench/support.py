@@ -138,6 +138,7 @@ def main() -> None:
     from bizlm.apps.support.agent import SupportAgent
     from bizlm.apps.support.fusion import tune_bm25_weight
     from bizlm.apps.support.project import read_faq_queries
+    from bizlm.apps.support.retrieval import MODES
     from bizlm.apps.support.scaffold import DEMO_TEST_QUERIES, init_demo
     from bizlm.apps.support.training import train_project
     from bizlm.atomic import atomic_write_text
@@ -208,7 +209,8 @@ def main() -> None:
     }
     atomic_write_text(RESULTS, json.dumps(result, indent=2) + "\n")
     print(f"{'ranker':<10} {'hit@1':>7} {'hit@5':>7} {'MRR':>7}")
-    for mode, scores in retrieval.items():
+    for mode in MODES:
+        scores = retrieval[mode]
         print(
             f"{mode:<10} {scores['hit_at_1']:7.3f} {scores['hit_at_5']:7.3f} {scores['mrr']:7.3f}"
         )
