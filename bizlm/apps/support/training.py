@@ -5,6 +5,7 @@ The intent examples are split per intent (15% validation, 15% test when an inten
 trained with ``bizlm.train``; when ``recipe.yaml`` names no method, the rule is: ``fewshot``
 when some intent has fewer than :data:`FEWSHOT_BELOW` training examples, else ``full``. The
 temperature and out-of-scope threshold are fitted on validation; test figures are reported.
+The FAQ index's BM25 weight is chosen by :func:`choose_fusion`.
 """
 
 from __future__ import annotations
