@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,11 +180,8 @@ def _read_intents(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
     return checked, [e for e in out_of_scope if e.strip()]
 
 
-def read_faq(path: Path) -> tuple[list[FaqEntry], list[str]]:
-    """FAQ entries of a JSONL file and warnings (duplicate questions are kept, with a warning)."""
-    if not path.is_file():
-        raise SupportProjectError(f"{path} does not exist.", hint="Add one FAQ entry a line.")
-    entries: list[FaqEntry] = []
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line of a JSONL file."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -193,6 +191,15 @@ def read_faq(path: Path) -> tuple[list[FaqEntry], list[str]]:
             raise SupportProjectError(
                 f"{path}, line {number}: not valid JSON ({exc.msg})."
             ) from exc
+        yield number, row
+
+
+def read_faq(path: Path) -> tuple[list[FaqEntry], list[str]]:
+    """FAQ entries of a JSONL file and warnings (duplicate questions are kept, with a warning)."""
+    if not path.is_file():
+        raise SupportProjectError(f"{path} does not exist.", hint="Add one FAQ entry a line.")
+    entries: list[FaqEntry] = []
+    for number, row in _jsonl_rows(path):
         missing = [k for k in ("question", "answer") if not str(row.get(k, "")).strip()]
         if not isinstance(row, dict) or missing:
             raise SupportProjectError(
@@ -220,15 +227,7 @@ def read_faq_queries(path: Path, entries: list[FaqEntry]) -> list[FaqQuery]:
         return []
     ids = {entry.id for entry in entries}
     queries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SupportProjectError(
-                f"{path}, line {number}: not valid JSON ({exc.msg})."
-            ) from exc
+    for number, row in _jsonl_rows(path):
         question = row.get("question") if isinstance(row, dict) else None
         faq_id = str(row.get("faq_id", "")) if isinstance(row, dict) else ""
         if not isinstance(question, str) or not question.strip() or not faq_id:
