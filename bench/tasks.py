@@ -60,29 +60,40 @@ def rescore_one(name: str) -> dict[str, Any]:
     bundle = ROOT / "runs" / "bench-tasks" / name
     started = time.perf_counter()
     code = _RESCORE_WORKER.format(root=str(ROOT), bundle=str(bundle))
+    metrics = _worker_result(code, f"{name} rescoring")
+    metric = RUNS[name][1]
+    validation = record["metrics"].get("validation") or {}
+    previous = {metric: record[metric], f"validation_{metric}": validation.get(metric)}
+    record.update(_scores(name, metrics))
+    record["rescored"] = {
+        "previous": previous,
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": describe_machine(),
+    }
+    return record
+
+
+def _worker_result(code: str, what: str) -> dict[str, Any]:
+    """Run a worker script in a fresh process; return the JSON of its ``RESULT`` line."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
     if not lines:
-        raise RuntimeError(f"{name} rescoring failed: {done.stderr[-3000:]}")
-    metrics = json.loads(lines[0][7:])
+        raise RuntimeError(f"{what} failed: {done.stderr[-3000:]}")
+    return json.loads(lines[0][len("RESULT ") :])
+
+
+def _scores(name: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    """The record's score fields: the headline metric, all metrics, the target verdict and
+    (for taggers) F1 per entity type."""
     _, metric, target = RUNS[name]
-    validation = record["metrics"].get("validation") or {}
-    previous = {metric: record[metric], f"validation_{metric}": validation.get(metric)}
-    record.update(
-        {
-            metric: metrics[metric],
-            "metrics": metrics,
-            "target_met": None if target is None else metrics[metric] >= target,
-            "rescored": {
-                "previous": previous,
-                "seconds": round(time.perf_counter() - started, 1),
-                "machine": describe_machine(),
-            },
-        }
-    )
+    scores = {
+        metric: metrics[metric],
+        "metrics": metrics,
+        "target_met": None if target is None else metrics[metric] >= target,
+    }
     if "per_type" in metrics:
-        record["per_type_f1"] = {k: v["f1"] for k, v in metrics["per_type"].items()}
-    return record
+        scores["per_type_f1"] = {k: v["f1"] for k, v in metrics["per_type"].items()}
+    return scores
 
 
 def run_one(name: str, overrides: list[str]) -> dict[str, Any]:
@@ -91,18 +102,13 @@ def run_one(name: str, overrides: list[str]) -> dict[str, Any]:
     output = f"output=runs/bench-tasks/{name}"
     code = _WORKER.format(root=str(ROOT), recipe=recipe, overrides=[*overrides, output])
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    result = next(
-        (json.loads(x[7:]) for x in done.stdout.splitlines() if x.startswith("RESULT ")), None
-    )
-    if result is None:
-        raise RuntimeError(f"{name} failed: {done.stderr[-3000:]}")
+    result = _worker_result(code, name)
     metrics, training = result["metrics"], result["training"]
-    record: dict[str, Any] = {
+    return {
         "dataset": name,
         "recipe": recipe,
         "overrides": overrides,
-        metric: metrics[metric],
+        **_scores(name, metrics),
         "evaluated_on": metrics["evaluated_on"],
         "train_samples_per_s": training["samples_per_s"],
         "peak_rss_mb": training["peak_rss_mb"],
@@ -112,14 +118,9 @@ def run_one(name: str, overrides: list[str]) -> dict[str, Any]:
         "total_parameters": training["total_parameters"],
         "examples": result["data"],
         "data_warnings": result["warnings"],
-        "metrics": metrics,
         "target": {metric: target} if target is not None else None,
-        "target_met": None if target is None else metrics[metric] >= target,
         "machine": describe_machine(),
     }
-    if "per_type" in metrics:
-        record["per_type_f1"] = {k: v["f1"] for k, v in metrics["per_type"].items()}
-    return record
 
 
 def main() -> None:
