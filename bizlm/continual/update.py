@@ -228,9 +228,10 @@ def update(
         f"{total_params:,} parameters"
     )
     validation = prepared.splits["validation"]
-    judged = _validation_judges_all(validation, labels, reporter)
-    context.record["restored_best"] = judged
-    hooks = LoopHooks(loss_function=chosen.loss_function(trainable, context), restore_best=judged)
+    hooks = LoopHooks(
+        loss_function=chosen.loss_function(trainable, context),
+        restore_best=_validation_judges_all(validation, labels, reporter),
+    )
     evaluate = task.evaluator(tokenizer, validation, labels, *sizes)
     metric = chosen_metric(train_config, task.primary_metric)
     pad_id = int(tokenizer.pad_token_id or 0)

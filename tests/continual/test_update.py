@@ -85,7 +85,8 @@ def test_replay_balance_sets_how_often_the_memory_is_replayed(
     # 10 remembered texts per old label; repeat: 100 new training examples / 10 = 10 times each
     assert details["replayed"] == replayed
     assert details.get("balance") == ("prior" if balance == "prior" else None)
-    assert details["restored_best"] is False  # the new data's validation has only 'neutral'
+    # the new data's validation has only 'neutral': the last weights are kept
+    assert info["training"]["weights_kept"] == "last"
 
 
 @pytest.mark.parametrize(("value", "expected"), [(True, "repeat"), (False, "off")])
