@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 import transformers
-from safetensors.torch import load_file
+from safetensors import safe_open
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
 from bizlm.errors import BundleError
@@ -19,14 +19,23 @@ from bizlm.inference import evaluation_mode
 _WEIGHTS = "model.safetensors"
 
 
-def _parent_state(model_dir: Path) -> dict[str, torch.Tensor]:
+def _parent_head(model_dir: Path, model: PreTrainedModel) -> dict[str, torch.Tensor]:
+    """The parent's tensors whose shape differs in ``model`` (the resized head), read alone."""
     weights = model_dir / _WEIGHTS
     if not weights.is_file():
         raise BundleError(
             f"'{model_dir}' has no {_WEIGHTS} to continue from.",
             hint="Update the bundle written by `bizlm train` (not an ONNX or int8 export).",
         )
-    return load_file(str(weights))
+    state = model.state_dict()
+    with safe_open(str(weights), framework="pt") as parent:
+        names = parent.keys()
+        stored = {name: list(parent.get_slice(name).get_shape()) for name in names}
+        return {
+            name: parent.get_tensor(name)
+            for name, shape in stored.items()
+            if name in state and shape != list(state[name].shape)
+        }
 
 
 def load_extended(model_dir: Path, old_labels: list[str], labels: list[str]):
@@ -48,7 +57,7 @@ def load_extended(model_dir: Path, old_labels: list[str], labels: list[str]):
         )
     finally:
         transformers.logging.set_verbosity(verbosity)
-    copy_old_rows(model, _parent_state(model_dir), len(old_labels))
+    copy_old_rows(model, _parent_head(model_dir, model), len(old_labels))
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token

@@ -9,6 +9,7 @@ similarity to the entry is the larger of the two cosines.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from bizlm.apps.support.project import FaqEntry
-from bizlm.atomic import atomic_write_text
+from bizlm.atomic import atomic_write_bytes, atomic_write_text
 
 Mode = Literal["hybrid", "bm25", "embedding"]
 MODES: tuple[Mode, ...] = ("hybrid", "bm25", "embedding")
@@ -152,8 +153,9 @@ class FaqIndex:
 
     def save(self, folder: Path) -> None:
         """Write the vectors, what they were computed from and the fusion weight."""
-        folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / "faq_vectors.npy", self.vectors)
+        vectors = io.BytesIO()
+        np.save(vectors, self.vectors)
+        atomic_write_bytes(folder / "faq_vectors.npy", vectors.getvalue())
         meta = {**_index_key(self.encoder, self.entries), "bm25_weight": self.bm25_weight}
         atomic_write_text(folder / "faq_index.json", json.dumps(meta, indent=2))
 
