@@ -200,8 +200,9 @@ def read_faq(path: Path) -> tuple[list[FaqEntry], list[str]]:
         raise SupportProjectError(f"{path} does not exist.", hint="Add one FAQ entry a line.")
     entries: list[FaqEntry] = []
     for number, row in _jsonl_rows(path):
-        missing = [k for k in ("question", "answer") if not str(row.get(k, "")).strip()]
-        if not isinstance(row, dict) or missing:
+        if not isinstance(row, dict) or any(
+            not str(row.get(k, "")).strip() for k in ("question", "answer")
+        ):
             raise SupportProjectError(
                 f"{path}, line {number}: an FAQ entry needs a non-empty 'question' and 'answer'.",
             )

@@ -88,6 +88,9 @@ def test_faq_line_errors_name_the_line(tmp_path: Path) -> None:
     path.write_text('{"question": "q", "answer": "a"}\nnot json\n')
     with pytest.raises(SupportProjectError, match="line 2: not valid JSON"):
         read_faq(path)
+    path.write_text('{"question": "q", "answer": "a"}\n["q", "a"]\n')
+    with pytest.raises(SupportProjectError, match="line 2: an FAQ entry needs"):
+        read_faq(path)
 
 
 def test_intent_with_too_few_examples(tmp_path: Path, tiny_model_dir: Path) -> None:
