@@ -3,7 +3,8 @@
 ```
 DIR/
   intents.yaml     intents: {name: {description, examples}}; out_of_scope: [messages]
-  faq.jsonl        one entry a line: {"id", "question", "answer", "tags"}
+  faq.jsonl        one entry a line: {"id", "question", "answer", "tags"} (tags: a list or
+                   a comma-separated string)
   faq_queries.jsonl  optional: {"question", "faq_id"} a line, customer wordings that tune
                    the BM25 weight of FAQ retrieval
   templates.yaml   templates: {intent: "answer text with {ENTITY_TYPE} slots"}
@@ -194,6 +195,20 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
         yield number, row
 
 
+def _faq_tags(value: Any, where: str) -> tuple[str, ...]:
+    """An entry's tags from a list of strings or a comma-separated string."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(tag.strip() for tag in value.split(",") if tag.strip())
+    if isinstance(value, list) and all(isinstance(tag, str) for tag in value):
+        return tuple(value)
+    raise SupportProjectError(
+        f"{where}: 'tags' must be a list of strings or a comma-separated string, "
+        f"not {json.dumps(value)}."
+    )
+
+
 def read_faq(path: Path) -> tuple[list[FaqEntry], list[str]]:
     """FAQ entries of a JSONL file and warnings (duplicate questions are kept, with a warning)."""
     if not path.is_file():
@@ -206,10 +221,8 @@ def read_faq(path: Path) -> tuple[list[FaqEntry], list[str]]:
             raise SupportProjectError(
                 f"{path}, line {number}: an FAQ entry needs a non-empty 'question' and 'answer'.",
             )
-        tags = row.get("tags") or []
-        entries.append(
-            FaqEntry(str(row.get("id") or number), row["question"], row["answer"], tuple(tags))
-        )
+        tags = _faq_tags(row.get("tags"), f"{path}, line {number}")
+        entries.append(FaqEntry(str(row.get("id") or number), row["question"], row["answer"], tags))
     if not entries:
         raise SupportProjectError(
             f"{path} holds no FAQ entry.",

@@ -91,6 +91,20 @@ def test_faq_line_errors_name_the_line(tmp_path: Path) -> None:
     path.write_text('{"question": "q", "answer": "a"}\n["q", "a"]\n')
     with pytest.raises(SupportProjectError, match="line 2: an FAQ entry needs"):
         read_faq(path)
+    path.write_text('{"question": "q", "answer": "a", "tags": {"bags": 1}}\n')
+    with pytest.raises(SupportProjectError, match="line 1: 'tags' must be a list"):
+        read_faq(path)
+
+
+def test_faq_tags_as_list_or_comma_separated_string(tmp_path: Path) -> None:
+    path = tmp_path / "faq.jsonl"
+    path.write_text(
+        '{"question": "q1", "answer": "a", "tags": "bags, fees"}\n'
+        '{"question": "q2", "answer": "a", "tags": ["bags"]}\n'
+        '{"question": "q3", "answer": "a"}\n'
+    )
+    entries, _ = read_faq(path)
+    assert [entry.tags for entry in entries] == [("bags", "fees"), ("bags",), ()]
 
 
 def test_intent_with_too_few_examples(tmp_path: Path, tiny_model_dir: Path) -> None:
