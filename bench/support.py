@@ -43,7 +43,7 @@ def with_distractors(index: Any, count: int, seed: int) -> Any:
     """The FAQ index plus ``count`` trec questions as distractor entries (never the answer)."""
     import random
 
-    from bizlm.apps.support.project import FaqEntry
+    from bizlm.apps.support.faq_files import FaqEntry
     from bizlm.apps.support.retrieval import FaqIndex
     from bizlm.apps.support.scaffold import trec_rows
 
@@ -136,8 +136,8 @@ def main() -> None:
     import torch
 
     from bizlm.apps.support.agent import SupportAgent
+    from bizlm.apps.support.faq_files import read_faq_queries
     from bizlm.apps.support.fusion import tune_bm25_weight
-    from bizlm.apps.support.project import read_faq_queries
     from bizlm.apps.support.retrieval import MODES
     from bizlm.apps.support.scaffold import DEMO_TEST_QUERIES, init_demo
     from bizlm.apps.support.training import train_project

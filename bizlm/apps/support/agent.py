@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.apps.support.calibration import scale
+from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.project import (
     OUT_OF_SCOPE,
     SupportProject,
-    SupportProjectError,
     load_project,
     template_slots,
 )

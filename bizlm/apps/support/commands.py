@@ -100,7 +100,7 @@ def ask(
 ) -> None:
     """Answer one message from the command line (nothing is stored)."""
     from bizlm.apps.support.agent import SupportAgent
-    from bizlm.apps.support.project import SupportProjectError
+    from bizlm.apps.support.errors import SupportProjectError
 
     if not message.strip():
         raise SupportProjectError("The message is empty.", hint="Give a question to answer.")
@@ -196,7 +196,7 @@ def export_feedback_command(
     as_json: JsonOption = False,
 ) -> None:
     """Write rated replies as training rows for `bizlm update BUNDLE --data OUTPUT`."""
-    from bizlm.apps.support.project import SupportProjectError
+    from bizlm.apps.support.errors import SupportProjectError
     from bizlm.apps.support.store import ConversationStore, export_feedback
 
     path = database or directory / "conversations.db"

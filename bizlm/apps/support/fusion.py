@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bizlm.apps.support.project import FaqQuery
+from bizlm.apps.support.faq_files import FaqQuery
 from bizlm.apps.support.retrieval import FaqIndex, Mode, QueryScores
 
 BM25_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from bizlm.apps.support.project import FaqEntry
+from bizlm.apps.support.faq_files import FaqEntry
 from bizlm.atomic import atomic_write_bytes, atomic_write_text
 
 Mode = Literal["hybrid", "bm25", "embedding"]

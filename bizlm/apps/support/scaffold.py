@@ -9,14 +9,13 @@ from typing import Any
 
 import yaml
 
+from bizlm.apps.support.errors import SupportProjectError
+from bizlm.apps.support.faq_files import FAQ_FILE, QUERIES_FILE
 from bizlm.apps.support.project import (
-    FAQ_FILE,
     INTENTS_FILE,
-    QUERIES_FILE,
     RECIPE_FILE,
     SETTINGS_FILE,
     TEMPLATES_FILE,
-    SupportProjectError,
 )
 from bizlm.atomic import atomic_write_text
 

@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 
 from bizlm.apps.support.calibration import Calibration, calibrate, out_of_scope_scores, scale
+from bizlm.apps.support.errors import SupportProjectError
+from bizlm.apps.support.faq_files import QUERIES_FILE
 from bizlm.apps.support.fusion import tune_bm25_weight
 from bizlm.apps.support.project import (
     OUT_OF_SCOPE,
-    QUERIES_FILE,
     SupportProject,
-    SupportProjectError,
     check_template_slots,
     load_project,
 )

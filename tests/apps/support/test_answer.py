@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bizlm.apps.support.agent import SupportAgent, fill_template
-from bizlm.apps.support.project import OUT_OF_SCOPE, SupportProjectError, load_project
+from bizlm.apps.support.errors import SupportProjectError
+from bizlm.apps.support.project import OUT_OF_SCOPE, load_project
 from bizlm.apps.support.training import (
     choose_method,
     entity_types_of,

@@ -9,14 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bizlm.apps.support.errors import SupportProjectError
+from bizlm.apps.support.faq_files import FaqEntry, FaqQuery, read_faq_queries
 from bizlm.apps.support.fusion import BM25_WEIGHTS, gold_ranks, rank_metrics, tune_bm25_weight
-from bizlm.apps.support.project import (
-    FaqEntry,
-    FaqQuery,
-    SupportProjectError,
-    load_project,
-    read_faq_queries,
-)
+from bizlm.apps.support.project import load_project
 from bizlm.apps.support.retrieval import FaqIndex, rrf_scores
 from bizlm.apps.support.training import choose_fusion
 from bizlm.cli import run

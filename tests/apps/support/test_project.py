@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bizlm.apps.support.project import SupportProjectError, load_project, read_faq
+from bizlm.apps.support.errors import SupportProjectError
+from bizlm.apps.support.project import load_project
 from bizlm.apps.support.scaffold import init_project
 from bizlm.apps.support.training import split_examples
 from bizlm.cli import run
-from tests.apps.support.conftest import FAQ, write_project
+from tests.apps.support.conftest import write_project
 
 
 def test_init_writes_a_project_that_loads(tmp_path: Path) -> None:
@@ -66,45 +66,6 @@ def test_empty_faq(tmp_path: Path, tiny_model_dir: Path) -> None:
     with pytest.raises(SupportProjectError, match="holds no FAQ entry"):
         load_project(root)
     assert run(["app", "support", "train", str(root), "--quiet"]) == 2
-
-
-def test_duplicate_faq_questions_warn_and_keep_both(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    path = tmp_path / "faq.jsonl"
-    twin = {**FAQ[0], "id": "bag-2", "question": "Bag  GATE ticket", "answer": "Gate 5."}
-    path.write_text("\n".join(__import__("json").dumps(e) for e in [*FAQ, twin]))
-    with caplog.at_level(logging.WARNING, logger="bizlm"):
-        entries, warnings = read_faq(path)
-    assert [e.id for e in entries] == ["bag", "crew", "seat", "bag-2"]
-    assert len(warnings) == 1 and "['bag', 'bag-2']" in warnings[0]
-
-
-def test_faq_line_errors_name_the_line(tmp_path: Path) -> None:
-    path = tmp_path / "faq.jsonl"
-    path.write_text('{"question": "q", "answer": "a"}\n{"question": "", "answer": "a"}\n')
-    with pytest.raises(SupportProjectError, match="line 2"):
-        read_faq(path)
-    path.write_text('{"question": "q", "answer": "a"}\nnot json\n')
-    with pytest.raises(SupportProjectError, match="line 2: not valid JSON"):
-        read_faq(path)
-    path.write_text('{"question": "q", "answer": "a"}\n["q", "a"]\n')
-    with pytest.raises(SupportProjectError, match="line 2: an FAQ entry needs"):
-        read_faq(path)
-    path.write_text('{"question": "q", "answer": "a", "tags": {"bags": 1}}\n')
-    with pytest.raises(SupportProjectError, match="line 1: 'tags' must be a list"):
-        read_faq(path)
-
-
-def test_faq_tags_as_list_or_comma_separated_string(tmp_path: Path) -> None:
-    path = tmp_path / "faq.jsonl"
-    path.write_text(
-        '{"question": "q1", "answer": "a", "tags": "bags, fees"}\n'
-        '{"question": "q2", "answer": "a", "tags": ["bags"]}\n'
-        '{"question": "q3", "answer": "a"}\n'
-    )
-    entries, _ = read_faq(path)
-    assert [entry.tags for entry in entries] == [("bags", "fees"), ("bags",), ()]
 
 
 def test_intent_with_too_few_examples(tmp_path: Path, tiny_model_dir: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bizlm.apps.support.project import FaqEntry
+from bizlm.apps.support.faq_files import FaqEntry
 from bizlm.apps.support.retrieval import FaqIndex, SentenceEncoder, rrf_scores, words
 
 ENTRIES = [
