@@ -26,19 +26,22 @@ def test_duplicate_faq_questions_warn_and_keep_both(
     assert len(warnings) == 1 and "['bag', 'bag-2']" in warnings[0]
 
 
-def test_faq_line_errors_name_the_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"question": "q", "answer": "a"}\n{"question": "", "answer": "a"}\n', "line 2"),
+        ('{"question": "q", "answer": "a"}\nnot json\n', "line 2: not valid JSON"),
+        ('{"question": "q", "answer": "a"}\n["q", "a"]\n', "line 2: an FAQ entry needs"),
+        (
+            '{"question": "q", "answer": "a", "tags": {"bags": 1}}\n',
+            "line 1: 'tags' must be a list",
+        ),
+    ],
+)
+def test_faq_line_errors_name_the_line(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "faq.jsonl"
-    path.write_text('{"question": "q", "answer": "a"}\n{"question": "", "answer": "a"}\n')
-    with pytest.raises(SupportProjectError, match="line 2"):
-        read_faq(path)
-    path.write_text('{"question": "q", "answer": "a"}\nnot json\n')
-    with pytest.raises(SupportProjectError, match="line 2: not valid JSON"):
-        read_faq(path)
-    path.write_text('{"question": "q", "answer": "a"}\n["q", "a"]\n')
-    with pytest.raises(SupportProjectError, match="line 2: an FAQ entry needs"):
-        read_faq(path)
-    path.write_text('{"question": "q", "answer": "a", "tags": {"bags": 1}}\n')
-    with pytest.raises(SupportProjectError, match="line 1: 'tags' must be a list"):
+    path.write_text(content)
+    with pytest.raises(SupportProjectError, match=message):
         read_faq(path)
 
 
