@@ -94,8 +94,8 @@ def read_faq_queries(path: Path, entries: list[FaqEntry]) -> list[FaqQuery]:
     ids = {entry.id for entry in entries}
     queries = []
     for number, row in _jsonl_rows(path):
-        question = row.get("question") if isinstance(row, dict) else None
-        faq_id = str(row.get("faq_id", "")) if isinstance(row, dict) else ""
+        fields = row if isinstance(row, dict) else {}
+        question, faq_id = fields.get("question"), str(fields.get("faq_id", ""))
         if not isinstance(question, str) or not question.strip() or not faq_id:
             raise SupportProjectError(
                 f"{path}, line {number}: a query needs a non-empty 'question' and 'faq_id'."

@@ -145,6 +145,7 @@ class _WordEncoder:
         ('{"question": "where is it", "faq_id": "nope"}', "line 2: faq_id 'nope' is not an id"),
         ('{"question": " ", "faq_id": "bag"}', "line 2: a query needs a non-empty 'question'"),
         ('{"question": "bag?"}', "line 2: a query needs"),
+        ('["bag?", "bag"]', "line 2: a query needs"),
         ("not json", "line 2: not valid JSON"),
     ],
 )
