@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from typing import Any
 
@@ -84,28 +85,48 @@ def to_markdown(rows: list[dict[str, Any]], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def scatter_png(rows: list[dict[str, Any]], path: str, title: str) -> None:
-    """Score against trainable parameters (log scale), Pareto-best methods highlighted."""
-    from matplotlib.figure import Figure
+def label_sides(points: list[tuple[float, float]]) -> list[str]:
+    """Which side of its point each label goes (``right`` or ``left``) so that labels of
+    neighbouring points do not overlap: a point with a close neighbour to its right (within a
+    quarter decade of a log-scale x axis and a tenth of the y range) puts its label on the left."""
+    ys = [y for _, y in points]
+    y_range = (max(ys) - min(ys)) if ys else 0.0
+    sides = []
+    for x, y in points:
+        crowded = x > 0 and any(
+            other_x > x and math.log10(other_x / x) < 0.25 and abs(other_y - y) <= 0.1 * y_range
+            for other_x, other_y in points
+        )
+        sides.append("left" if crowded else "right")
+    return sides
 
+
+def scatter_png(rows: list[dict[str, Any]], path: str, title: str) -> None:
+    """Score against trainable parameters (log scale), Pareto-best methods in red."""
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    scored = [r for r in rows if "score" in r]
+    points = [(float(r["trainable_parameters"]), 100 * r["score"]) for r in scored]
     figure = Figure(figsize=(7, 4.5))
     axes = figure.subplots()
-    for row in (r for r in rows if "score" in r):
+    for row, (x, y), side in zip(scored, points, label_sides(points), strict=True):
         colour = "tab:red" if row["pareto"] else "tab:blue"
-        axes.errorbar(
-            row["trainable_parameters"],
-            100 * row["score"],
-            yerr=100 * row["score_std"],
-            fmt="o",
-            color=colour,
-        )
+        axes.errorbar(x, y, yerr=100 * row["score_std"], fmt="o", color=colour)
+        offset, align = {"right": (5, "left"), "left": (-5, "right")}[side]
         axes.annotate(
             row["method"],
-            (row["trainable_parameters"], 100 * row["score"]),
+            (x, y),
             textcoords="offset points",
-            xytext=(5, 4),
+            xytext=(offset, 4),
+            ha=align,
             fontsize=8,
         )
+    legend = [
+        Line2D([], [], marker="o", linestyle="", color=colour, label=label)
+        for colour, label in (("tab:red", "Pareto-best"), ("tab:blue", "dominated"))
+    ]
+    axes.legend(handles=legend, loc="best", fontsize=8)
     axes.set_xscale("log")
     axes.set_xlabel("trainable parameters (log scale)")
     axes.set_ylabel(f"{score_label(rows)} (points)")

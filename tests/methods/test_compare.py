@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bizlm.cli import run
-from bizlm.compare.leaderboard import mark_pareto
+from bizlm.compare.leaderboard import label_sides, mark_pareto
 from bizlm.errors import RecipeError
 from bizlm.methods import check_task, method_class
 
@@ -100,3 +100,10 @@ def test_compare_ranks_a_tagging_recipe_by_entity_f1(tiny_model_dir: Path, tmp_p
     assert {row["score_name"] for row in board["rows"]} == {"f1"}
     assert all("accuracy" not in row and 0 <= row["score"] <= 1 for row in board["rows"])
     assert "| method | entity F1 |" in (tmp_path / "board" / "leaderboard.md").read_text()
+
+
+def test_a_label_moves_left_of_a_close_neighbour_only() -> None:
+    # bitfit and lora sit 0.1 decade and 0.04 points apart; head is close in x but far in score;
+    # a method that trains nothing has no place on the log axis and keeps the default side.
+    points = [(175_493, 97.55), (223_493, 97.59), (22_715_141, 98.27), (149_765, 90.94), (0, 91.0)]
+    assert label_sides(points) == ["left", "right", "right", "right", "right"]
