@@ -126,7 +126,7 @@ def scatter_png(rows: list[dict[str, Any]], path: str, title: str) -> None:
         Line2D([], [], marker="o", linestyle="", color=colour, label=label)
         for colour, label in (("tab:red", "Pareto-best"), ("tab:blue", "dominated"))
     ]
-    axes.legend(handles=legend, loc="best", fontsize=8)
+    axes.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     axes.set_xscale("log")
     axes.set_xlabel("trainable parameters (log scale)")
     axes.set_ylabel(f"{score_label(rows)} (points)")
