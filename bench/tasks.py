@@ -5,7 +5,8 @@ Writes bench/results/<name>.json. Run: python bench/tasks.py [--only msra,thucne
 [--set key=value ...] (overrides apply to every recipe, e.g. to shorten a trial run).
 `--rescore` trains nothing: it scores the bundles the last run left in runs/bench-tasks/ again
 with the current code (after a change in decoding or metrics) and updates the scores in the
-JSON, keeping the previous ones under `rescored.previous`.
+JSON, keeping the previous ones under `rescored.previous`. It redoes the post-training
+calibration on validation (such as a tagger's tag prior) before scoring, as training does.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import bizlm
 r = bizlm.train({recipe!r}, {overrides!r})
 print("RESULT " + json.dumps({{"metrics": r.metrics, "training": r.info["training"],
     "data": r.info["data"].get("counts"), "warnings": r.info["data"].get("warnings", []),
-    "bundle": str(r.bundle)}}))
+    "calibration": r.info.get("calibration"), "bundle": str(r.bundle)}}))
 """
 _RESCORE_WORKER = """
 import json, sys
@@ -48,8 +49,11 @@ from bizlm.tasks import build_task
 from bizlm.training.documents import headline_metrics
 from bizlm.training.run import score_splits
 recipe = load_recipe(read_bundle_info({bundle!r})["recipe"], [])
-scores = score_splits(build_task(recipe.task), bizlm.load({bundle!r}), prepare_data(recipe))
-print("RESULT " + json.dumps(headline_metrics(scores)))
+task, predictor, data = build_task(recipe.task), bizlm.load({bundle!r}), prepare_data(recipe)
+calibration = task.calibrate(predictor, data.splits["validation"], data.splits["train"])
+predictor.info["calibration"] = calibration
+scores = score_splits(task, predictor, data)
+print("RESULT " + json.dumps({{"metrics": headline_metrics(scores), "calibration": calibration}}))
 """
 
 
@@ -60,11 +64,12 @@ def rescore_one(name: str) -> dict[str, Any]:
     bundle = ROOT / "runs" / "bench-tasks" / name
     started = time.perf_counter()
     code = _RESCORE_WORKER.format(root=str(ROOT), bundle=str(bundle))
-    metrics = _worker_result(code, f"{name} rescoring")
-    metric = RUNS[name][1]
+    result = _worker_result(code, f"{name} rescoring")
+    metrics, metric = result["metrics"], RUNS[name][1]
     validation = record["metrics"].get("validation") or {}
     previous = {metric: record[metric], f"validation_{metric}": validation.get(metric)}
     record.update(_scores(name, metrics))
+    record["calibration"] = result["calibration"]
     record["rescored"] = {
         "previous": previous,
         "seconds": round(time.perf_counter() - started, 1),
@@ -118,6 +123,7 @@ def run_one(name: str, overrides: list[str]) -> dict[str, Any]:
         "total_parameters": training["total_parameters"],
         "examples": result["data"],
         "data_warnings": result["warnings"],
+        "calibration": result["calibration"],
         "target": {metric: target} if target is not None else None,
         "machine": describe_machine(),
     }

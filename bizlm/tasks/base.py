@@ -158,8 +158,11 @@ class Task(ABC):
     def predictor_class(self) -> type[Predictor]:
         """The predictor that serves this task's bundles."""
 
-    def calibrate(self, predictor: Predictor, validation: Examples) -> dict[str, Any]:
-        """Fit post-training settings on validation (e.g. thresholds); saved in the bundle."""
+    def calibrate(
+        self, predictor: Predictor, validation: Examples, train: Examples
+    ) -> dict[str, Any]:
+        """Fit post-training settings on validation (e.g. thresholds), with the training data
+        at hand for statistics; saved in the bundle."""
         return {}
 
     @abstractmethod

@@ -196,7 +196,9 @@ class MultiLabelTask(_TextClassification):
         """Labels above their thresholds, with probabilities."""
         return MultiLabelPredictor
 
-    def calibrate(self, predictor: Predictor, validation: Examples) -> dict[str, Any]:
+    def calibrate(
+        self, predictor: Predictor, validation: Examples, train: Examples
+    ) -> dict[str, Any]:
         """Per-label thresholds that maximise each label's F1 on validation."""
         probabilities = predictor.predict_proba(
             validation.texts, pairs=validation.column("text_pair")

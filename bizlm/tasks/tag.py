@@ -25,6 +25,7 @@ from bizlm.tasks.base import Evaluator, Examples, Task, register_task
 from bizlm.tasks.rows import record_file, warn
 from bizlm.tasks.tag_decoding import decode
 from bizlm.tasks.tag_predictor import TagPredictor
+from bizlm.tasks.tag_prior import count_prior, prior_to_json, tune_prior
 from bizlm.tasks.tag_windows import IGNORED, encode_windows, training_features, word_logits
 from bizlm.training.batching import Features
 
@@ -161,6 +162,16 @@ class TagTask(Task):
     def predictor_class(self) -> type[Predictor]:
         """Entity spans per text."""
         return TagPredictor
+
+    def calibrate(
+        self, predictor: Predictor, validation: Examples, train: Examples
+    ) -> dict[str, Any]:
+        """The tag prior of the training data, at the weight that tags validation best."""
+        assert isinstance(predictor, TagPredictor)
+        prior = count_prior(train.targets, predictor.labels)
+        probabilities = predictor.word_probabilities(validation.extras["words"])
+        tuned, scores = tune_prior(prior, probabilities, validation.targets, predictor.labels)
+        return {"tag_prior": prior_to_json(tuned, scores)}
 
     def score(self, predictor: Predictor, examples: Examples) -> dict[str, Any]:
         """Entity-level precision, recall and F1 (overall and per type), token accuracy."""

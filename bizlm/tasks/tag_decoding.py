@@ -3,12 +3,15 @@
 Picking each word's most probable tag on its own can give sequences BIO forbids, such as an
 ``I-ORG`` after ``O`` or after ``B-LOC``; repairing them afterwards splits or retypes entities.
 Instead, a Viterbi search finds the sequence with the highest total log-probability among the
-valid ones: an ``I-X`` only right after ``B-X`` or ``I-X``, never first.
+valid ones: an ``I-X`` only right after ``B-X`` or ``I-X``, never first. A :class:`TagPrior`
+(how often each tag opens a sentence and follows another in the training data) can add its
+weighted log-frequencies to those scores, as the transition scores of a CRF would.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,12 +33,27 @@ def transition_scores(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return start, transition
 
 
-def decode(probabilities: np.ndarray, tags: Sequence[str]) -> list[str]:
-    """The valid BIO sequence with the highest total log-probability; ``probabilities`` is a
-    (words, tags) array."""
+@dataclass(frozen=True)
+class TagPrior:
+    """Log-frequencies of the first tag (``start``, per tag) and of each tag after another
+    (``transition``, [previous, current]), added to the model's scores times ``weight``."""
+
+    start: np.ndarray
+    transition: np.ndarray
+    weight: float
+
+
+def decode(
+    probabilities: np.ndarray, tags: Sequence[str], prior: TagPrior | None = None
+) -> list[str]:
+    """The valid BIO sequence with the highest total log-probability (plus the weighted prior,
+    when given); ``probabilities`` is a (words, tags) array."""
     if not len(probabilities):
         return []
     start, transition = transition_scores(tags)
+    if prior is not None and prior.weight:
+        start = start + prior.weight * prior.start
+        transition = transition + prior.weight * prior.transition
     log_probabilities = np.log(probabilities + _FLOOR)
     score = start + log_probabilities[0]
     came_from = np.zeros(probabilities.shape, dtype=int)

@@ -14,7 +14,8 @@ from bizlm.data.words import split_words
 from bizlm.errors import BizlmError
 from bizlm.inference import softmax
 from bizlm.predictor import Predictor, check_texts
-from bizlm.tasks.tag_decoding import decode
+from bizlm.tasks.tag_decoding import TagPrior, decode
+from bizlm.tasks.tag_prior import prior_from_json
 from bizlm.tasks.tag_windows import encode_windows, word_logits
 
 
@@ -27,6 +28,11 @@ class TagPredictor(Predictor):
     def long_inputs(self) -> str:
         """How sentences longer than max_length are handled: ``window`` or ``truncate``."""
         return self.info.get("recipe", {}).get("task", {}).get("long_inputs", "window")
+
+    @property
+    def tag_prior(self) -> TagPrior | None:
+        """The tag-sequence prior tuned on validation after training (None when not saved)."""
+        return prior_from_json(self.info.get("calibration", {}).get("tag_prior"))
 
     def logits(self, *args: Any, **kwargs: Any) -> np.ndarray:
         """Taggers give spans per text, not one score row (so no ``predict_proba`` either)."""
@@ -53,7 +59,9 @@ class TagPredictor(Predictor):
         self, sentences: Sequence[list[str]], batch_size: int = 64
     ) -> list[list[str]]:
         """BIO tags for sentences already split into words."""
-        return [decode(p, self.labels) for p in self.word_probabilities(sentences, batch_size)]
+        prior = self.tag_prior
+        probabilities = self.word_probabilities(sentences, batch_size)
+        return [decode(p, self.labels, prior) for p in probabilities]
 
     def predict(
         self,
@@ -67,8 +75,9 @@ class TagPredictor(Predictor):
         texts = check_texts([texts] if isinstance(texts, str) else texts)
         words = [split_words(text) for text in texts]
         probabilities = self.word_probabilities([[w for w, _, _ in ws] for ws in words], batch_size)
+        prior = self.tag_prior
         return [
-            {"entities": entities(text, ws, p, self.labels)}
+            {"entities": entities(text, ws, p, self.labels, prior)}
             for text, ws, p in zip(texts, words, probabilities, strict=True)
         ]
 
@@ -78,10 +87,12 @@ def entities(
     words: list[tuple[str, int, int]],
     probabilities: np.ndarray,
     tags: Sequence[str],
+    prior: TagPrior | None = None,
 ) -> list[dict[str, Any]]:
-    """Entity spans of one text from its words (with offsets) and their tag probabilities."""
+    """Entity spans of one text from its words (with offsets), their tag probabilities and the
+    tagger's tag prior."""
     found = []
-    chosen = decode(probabilities, tags)
+    chosen = decode(probabilities, tags, prior)
     for kind, first, last in bio_to_spans(chosen):
         start, end = words[first][1], words[last][2]
         confidence = [probabilities[i][list(tags).index(chosen[i])] for i in range(first, last + 1)]

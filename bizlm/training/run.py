@@ -267,7 +267,9 @@ def _write_trained(
         settings = {"recipe": recipe.resolved(), **(built.info if built else {})}
         predictor = predictor_class(served, tokenizer, data.labels, max_length, settings)
         validation = data.splits.get("validation")
-        calibration = task.calibrate(predictor, validation) if validation else {}
+        calibration = (
+            task.calibrate(predictor, validation, data.splits["train"]) if validation else {}
+        )
         predictor.info["calibration"] = calibration
         metrics = score_splits(task, predictor, data)
         info = _bundle_info(recipe, location, data, loop, metrics, *params)

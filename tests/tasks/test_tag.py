@@ -14,6 +14,7 @@ from bizlm.data.words import split_words
 from bizlm.errors import BizlmError, DataError
 from bizlm.tasks.tag_decoding import decode
 from bizlm.tasks.tag_predictor import entities
+from bizlm.tasks.tag_prior import WEIGHTS
 from tests.tasks.conftest import PEOPLE, PLACES, entity_sentences, tag_config, write_conll
 
 
@@ -32,6 +33,16 @@ def test_training_learns_entities_and_records_entity_metrics(tagger: Path) -> No
     assert set(metrics["per_type"]) == {"LOC", "PER"}
     assert metrics["f1"] > 0.8, metrics  # the entity words are fully predictive
     assert (tagger / "report.html").read_text().count("PER") >= 1
+
+
+def test_training_saves_a_tuned_tag_prior_that_the_loaded_tagger_uses(tagger: Path) -> None:
+    info = json.loads((tagger / "bizlm.json").read_text())
+    prior = info["calibration"]["tag_prior"]
+    assert prior["weight"] in WEIGHTS
+    assert set(prior["validation_f1_by_weight"]) == {str(w) for w in WEIGHTS}
+    assert np.asarray(prior["transition"]).shape == (len(info["labels"]), len(info["labels"]))
+    loaded = bizlm.load(tagger).tag_prior
+    assert loaded is not None and loaded.weight == prior["weight"]
 
 
 def test_predict_returns_typed_spans_with_character_offsets(tagger: Path) -> None:
