@@ -159,10 +159,10 @@ class Task(ABC):
         """The predictor that serves this task's bundles."""
 
     def calibrate(
-        self, predictor: Predictor, validation: Examples, train: Examples
+        self, predictor: Predictor, validation: Examples, train: Examples | None
     ) -> dict[str, Any]:
         """Fit post-training settings on validation (e.g. thresholds), with the training data
-        at hand for statistics; saved in the bundle."""
+        at hand for statistics (None for methods that read none); saved in the bundle."""
         return {}
 
     @abstractmethod

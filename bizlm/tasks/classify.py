@@ -197,7 +197,7 @@ class MultiLabelTask(_TextClassification):
         return MultiLabelPredictor
 
     def calibrate(
-        self, predictor: Predictor, validation: Examples, train: Examples
+        self, predictor: Predictor, validation: Examples, train: Examples | None
     ) -> dict[str, Any]:
         """Per-label thresholds that maximise each label's F1 on validation."""
         probabilities = predictor.predict_proba(

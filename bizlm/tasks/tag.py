@@ -164,10 +164,10 @@ class TagTask(Task):
         return TagPredictor
 
     def calibrate(
-        self, predictor: Predictor, validation: Examples, train: Examples
+        self, predictor: Predictor, validation: Examples, train: Examples | None
     ) -> dict[str, Any]:
         """The tag prior of the training data, at the weight that tags validation best."""
-        assert isinstance(predictor, TagPredictor)
+        assert isinstance(predictor, TagPredictor) and train is not None  # taggers train
         prior = count_prior(train.targets, predictor.labels)
         probabilities = predictor.word_probabilities(validation.extras["words"])
         tuned, scores = tune_prior(prior, probabilities, validation.targets, predictor.labels)

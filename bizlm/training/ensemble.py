@@ -71,7 +71,7 @@ def train_ensemble(
         predictor = task.predictor_class()(
             model, first.tokenizer, data.labels, first.max_length, settings
         )
-        calibration = task.calibrate(predictor, data.splits["validation"], data.splits["train"])
+        calibration = task.calibrate(predictor, data.splits["validation"], data.splits.get("train"))
         predictor.info["calibration"] = calibration
         from bizlm.training.run import score_splits  # run.py dispatches to this module
 

@@ -267,9 +267,8 @@ def _write_trained(
         settings = {"recipe": recipe.resolved(), **(built.info if built else {})}
         predictor = predictor_class(served, tokenizer, data.labels, max_length, settings)
         validation = data.splits.get("validation")
-        calibration = (
-            task.calibrate(predictor, validation, data.splits["train"]) if validation else {}
-        )
+        train = data.splits.get("train")  # zero-shot methods read no training data
+        calibration = task.calibrate(predictor, validation, train) if validation else {}
         predictor.info["calibration"] = calibration
         metrics = score_splits(task, predictor, data)
         info = _bundle_info(recipe, location, data, loop, metrics, *params)
