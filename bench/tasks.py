@@ -47,12 +47,10 @@ from bizlm.data.prepare import prepare_data
 from bizlm.recipe import load_recipe
 from bizlm.tasks import build_task
 from bizlm.training.documents import headline_metrics
-from bizlm.training.run import score_splits
+from bizlm.training.run import calibrate_and_score
 recipe = load_recipe(read_bundle_info({bundle!r})["recipe"], [])
 task, predictor, data = build_task(recipe.task), bizlm.load({bundle!r}), prepare_data(recipe)
-calibration = task.calibrate(predictor, data.splits["validation"], data.splits["train"])
-predictor.info["calibration"] = calibration
-scores = score_splits(task, predictor, data)
+calibration, scores = calibrate_and_score(task, predictor, data)
 print("RESULT " + json.dumps({{"metrics": headline_metrics(scores), "calibration": calibration}}))
 """
 

@@ -71,11 +71,9 @@ def train_ensemble(
         predictor = task.predictor_class()(
             model, first.tokenizer, data.labels, first.max_length, settings
         )
-        calibration = task.calibrate(predictor, data.splits["validation"], data.splits.get("train"))
-        predictor.info["calibration"] = calibration
-        from bizlm.training.run import score_splits  # run.py dispatches to this module
+        from bizlm.training.run import calibrate_and_score  # run.py dispatches to this module
 
-        metrics = score_splits(task, predictor, data)
+        calibration, metrics = calibrate_and_score(task, predictor, data)
         info = dict(results[0].info)
         info.pop("format", None)
         info.pop("versions", None)

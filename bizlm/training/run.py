@@ -81,6 +81,18 @@ def score_splits(task: Task, predictor: Predictor, data: PreparedData) -> dict[s
     }
 
 
+def calibrate_and_score(
+    task: Task, predictor: Predictor, data: PreparedData
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(calibration, scores): the task's post-training settings fitted on validation (none
+    without it) and kept in the predictor's info, then the metrics on validation and test."""
+    validation = data.splits.get("validation")
+    train = data.splits.get("train")  # zero-shot methods read no training data
+    calibration = task.calibrate(predictor, validation, train) if validation else {}
+    predictor.info["calibration"] = calibration
+    return calibration, score_splits(task, predictor, data)
+
+
 def _early_stopping_metric(recipe: Recipe, task: Task) -> str:
     metric = chosen_metric(recipe.train, task.primary_metric)
     if metric not in task.validation_metrics:
@@ -266,11 +278,7 @@ def _write_trained(
         served = exported if method.mergeable else method.load_adapter(exported, adapter_dir)
         settings = {"recipe": recipe.resolved(), **(built.info if built else {})}
         predictor = predictor_class(served, tokenizer, data.labels, max_length, settings)
-        validation = data.splits.get("validation")
-        train = data.splits.get("train")  # zero-shot methods read no training data
-        calibration = task.calibrate(predictor, validation, train) if validation else {}
-        predictor.info["calibration"] = calibration
-        metrics = score_splits(task, predictor, data)
+        calibration, metrics = calibrate_and_score(task, predictor, data)
         info = _bundle_info(recipe, location, data, loop, metrics, *params)
         info["merged"] = method.mergeable
         info.update(built.info if built else {})
