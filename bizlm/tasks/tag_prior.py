@@ -11,6 +11,7 @@ prior off, and wins every tie, so the prior stays only where it helps).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
@@ -50,11 +51,10 @@ def tune_prior(
     every weight tried."""
     scores = {}
     for weight in WEIGHTS:
-        weighted = TagPrior(prior.start, prior.transition, weight)
-        predicted = [decode(p, tags, weighted) for p in probabilities]
+        predicted = [decode(p, tags, replace(prior, weight=weight)) for p in probabilities]
         scores[weight] = entity_metrics([list(g) for g in gold], predicted)["f1"] or 0.0
     best = max(WEIGHTS, key=lambda weight: (scores[weight], -weight))
-    return TagPrior(prior.start, prior.transition, best), scores
+    return replace(prior, weight=best), scores
 
 
 def prior_to_json(prior: TagPrior, scores: dict[float, float]) -> dict[str, Any]:
