@@ -38,6 +38,19 @@ def count_truncated(
     return sum(len(ids) > max_length for ids in encoded["input_ids"])
 
 
+# The fixed cost of one forward call on a CPU, in tokens of work: measured on a 6-layer
+# encoder with one and two threads, cutting batches at this price gave 20-35% more texts/s on
+# batches of unsorted texts (what a server gathers) and none fewer on sorted ones.
+CPU_CALL_OVERHEAD_TOKENS = 32
+
+
+def call_overhead_tokens(device: torch.device) -> int | None:
+    """The per-call cost ``batched_outputs`` cuts batches by on ``device``: the CPU's; none on
+    accelerators, where a forward call costs much the same whatever its size, so batches stay
+    whole."""
+    return CPU_CALL_OVERHEAD_TOKENS if device.type == "cpu" else None
+
+
 def batched_outputs(
     forward: Callable[[dict[str, torch.Tensor]], np.ndarray],
     features: Sequence[Features],
@@ -45,14 +58,18 @@ def batched_outputs(
     batch_size: int = 64,
     on_batch: Callable[[int], None] | None = None,
     per_token: bool = False,
+    call_overhead: int | None = None,
 ) -> Any:
     """``forward`` over length-grouped, padded batches; one output row per example, in order.
 
-    With ``per_token`` the outputs are a list of ``(tokens, …)`` arrays, padding removed.
+    With ``per_token`` the outputs are a list of ``(tokens, …)`` arrays, padding removed. With
+    ``call_overhead`` (tokens, see ``call_overhead_tokens``) batches are cut where that saves
+    padding work, otherwise every batch holds ``batch_size`` examples.
     """
     collate = PaddingCollator(pad_token_id)
     outputs: list[np.ndarray] = [np.empty(0)] * len(features)
-    for batch_indices in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):
+    lengths = [len(f["input_ids"]) for f in features]
+    for batch_indices in length_sorted_batches(lengths, batch_size, call_overhead):
         batch = collate(
             [{k: v for k, v in features[i].items() if k != "labels"} for i in batch_indices]
         )

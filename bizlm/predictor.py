@@ -19,7 +19,14 @@ import bizlm.prompting.sentence_model  # noqa: F401  (registers the sentence cla
 from bizlm.bundle import read_bundle_info
 from bizlm.ensemble_model import EnsembleModel, averaging_for
 from bizlm.errors import DataError
-from bizlm.inference import batched_outputs, sigmoid, softmax, tokenize, torch_forward
+from bizlm.inference import (
+    batched_outputs,
+    call_overhead_tokens,
+    sigmoid,
+    softmax,
+    tokenize,
+    torch_forward,
+)
 
 
 class Predictor:
@@ -94,7 +101,19 @@ class Predictor:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         features = tokenize(self.tokenizer, texts, self.max_length, pairs)
         with torch.inference_mode():
-            return batched_outputs(self._forward, features, self.pad_token_id, batch_size, on_batch)
+            return batched_outputs(
+                self._forward,
+                features,
+                self.pad_token_id,
+                batch_size,
+                on_batch,
+                call_overhead=self.call_overhead(),
+            )
+
+    def call_overhead(self) -> int | None:
+        """The per-call cost, in tokens, that inference batches are cut by (see
+        ``bizlm.inference.call_overhead_tokens``)."""
+        return call_overhead_tokens(next(self.model.parameters()).device)
 
     def activate(self, logits: np.ndarray) -> np.ndarray:
         """Turn the head's :meth:`logits` into the task's outputs (here: class probabilities)."""
@@ -137,6 +156,11 @@ class MultiLabelPredictor(Predictor):
         saved = self.info.get("calibration", {}).get("thresholds")
         return list(saved) if saved else [0.5] * len(self.labels)
 
+    def call_overhead(self) -> int | None:
+        """The per-call cost, in tokens, that inference batches are cut by (see
+        ``bizlm.inference.call_overhead_tokens``)."""
+        return call_overhead_tokens(next(self.model.parameters()).device)
+
     def activate(self, logits: np.ndarray) -> np.ndarray:
         return sigmoid(logits)
 
@@ -153,6 +177,11 @@ class MultiLabelPredictor(Predictor):
 
 class ScorePredictor(Predictor):
     """A number per text or text pair (regression, relevance, matching)."""
+
+    def call_overhead(self) -> int | None:
+        """The per-call cost, in tokens, that inference batches are cut by (see
+        ``bizlm.inference.call_overhead_tokens``)."""
+        return call_overhead_tokens(next(self.model.parameters()).device)
 
     def activate(self, logits: np.ndarray) -> np.ndarray:
         return logits.astype(np.float32)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from bizlm.inference import CPU_CALL_OVERHEAD_TOKENS
 from bizlm.predictor import Predictor
 
 ONNX_FILE = "model.onnx"
@@ -52,6 +53,10 @@ class OnnxPredictor(Predictor):
         self.max_length = max_length
         self.info = info or {}
         self.input_names = [node.name for node in session.get_inputs()]
+
+    def call_overhead(self) -> int | None:
+        """The CPU's per-call cost: the session runs on the CPU execution provider."""
+        return CPU_CALL_OVERHEAD_TOKENS
 
     def _forward(self, batch: dict[str, Any]) -> np.ndarray:
         """Logits of one padded batch from the ONNX Runtime session."""

@@ -51,7 +51,12 @@ class TagPredictor(Predictor):
         windows = encode_windows(self.tokenizer, sentences, self.max_length, self.long_inputs)
         with torch.inference_mode():
             logits = word_logits(
-                self._forward, windows, self.pad_token_id, batch_size, len(self.labels)
+                self._forward,
+                windows,
+                self.pad_token_id,
+                batch_size,
+                len(self.labels),
+                self.call_overhead(),
             )
         return [softmax(rows) if len(rows) else rows for rows in logits]
 

@@ -164,10 +164,18 @@ def word_logits(
     pad_id: int,
     batch_size: int,
     n_tags: int,
+    call_overhead: int | None = None,
 ) -> list[np.ndarray]:
-    """Per sentence, a (words, tags) array of logits; uncovered words get all-zero rows."""
+    """Per sentence, a (words, tags) array of logits; uncovered words get all-zero rows.
+
+    ``call_overhead`` cuts the batches as ``batched_outputs`` does."""
     outputs = batched_outputs(
-        forward, [w.features for w in windows.windows], pad_id, batch_size, per_token=True
+        forward,
+        [w.features for w in windows.windows],
+        pad_id,
+        batch_size,
+        per_token=True,
+        call_overhead=call_overhead,
     )
     merged = [np.zeros((n, n_tags), dtype=np.float32) for n in windows.words]
     margin = [np.full(n, -1) for n in windows.words]

@@ -92,7 +92,43 @@ class PaddingCollator:
         return batch
 
 
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Inference batches: indices sorted by length (longest first), cut into batches."""
+def length_sorted_batches(
+    lengths: Sequence[int], batch_size: int, call_overhead_tokens: int | None = None
+) -> list[list[int]]:
+    """Inference batches: indices sorted by length (longest first), cut into batches.
+
+    Without ``call_overhead_tokens`` every batch but the last holds ``batch_size`` examples.
+    With it, the cuts minimise the padded tokens computed plus that many tokens per batch (the
+    fixed cost of one forward call), so a few long texts no longer pad many short ones to their
+    width: a batch is cut where the length drops enough to pay for another call.
+    """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return list(_chunks(order, batch_size))
+    if call_overhead_tokens is None:
+        return list(_chunks(order, batch_size))
+    return [
+        order[start:end]
+        for start, end in _cheapest_cuts(
+            [lengths[i] for i in order], batch_size, call_overhead_tokens
+        )
+    ]
+
+
+def _cheapest_cuts(
+    descending: Sequence[int], batch_size: int, call_cost: int
+) -> list[tuple[int, int]]:
+    """(start, end) spans over lengths sorted longest first that minimise the summed cost
+    ``call_cost + size * longest`` of their batches, each at most ``batch_size`` long."""
+    cost = [0] * (len(descending) + 1)
+    start_of = [0] * (len(descending) + 1)
+    for end in range(1, len(descending) + 1):
+        best_cost, best_start = None, 0
+        for start in range(max(0, end - batch_size), end):  # largest batch first wins ties
+            candidate = cost[start] + call_cost + (end - start) * descending[start]
+            if best_cost is None or candidate < best_cost:
+                best_cost, best_start = candidate, start
+        cost[end], start_of[end] = best_cost, best_start
+    spans, end = [], len(descending)
+    while end > 0:
+        spans.append((start_of[end], end))
+        end = start_of[end]
+    return spans[::-1]
