@@ -4,12 +4,15 @@ Side by side in one run, on one bundle, server (`bizlm serve`, in a subprocess) 
 generator on 127.0.0.1:
   * offline batched predict (batch 64) over the airline-tweets test texts: the ceiling; and
     offline one-text-per-call predict, whose ratio to it bounds the gain of batching;
-  * the server with micro-batching off (max batch 1), then on, each under N concurrent
+  * the server with micro-batching off (max batch 1) and with it on, each under N concurrent
     clients sending one text per request: throughput and p50/p95/p99 latency;
   * a soak at the same load on the batching server: errors and server RSS growth from after
     warm-up.
+The offline passes and the two servers take turns over several rounds (both servers stay up,
+the one not measured is idle), so a change in the machine's load falls on all of them alike;
+each figure pools its rounds (texts or requests over seconds), and every round is recorded.
 Writes bench/results/serve.json.
-Run: BIZLM_HOME=... python bench/serve.py --bundle runs/air [--soak-seconds 60]
+Run: BIZLM_HOME=... python bench/serve.py --bundle runs/air [--rounds 3] [--soak-seconds 60]
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import run_load  # noqa: E402
+from bench.loadgen import LoadResult, run_load  # noqa: E402
 from bench.machine import describe_machine  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "serve.json"
@@ -44,44 +47,46 @@ def load_texts() -> list[str]:
     return [json.loads(line)["text"] for line in content.split("\n") if line.strip()]
 
 
-def offline_throughput(
-    bundle: Path, texts: list[str], repeats: int = 3, single_texts: int = 300
-) -> dict[str, Any]:
-    """Best texts/s of ``Predictor.predict_proba`` with all cores (the server's default) and
-    with one fewer, in batches of 64 (the best is the ceiling the server is held to) and one
-    text per call (what a server without batching can do at best). Their ratio at the server's
-    thread count bounds what micro-batching can gain, whatever the server's own overhead.
-    """
+def offline_threads(predictor: Any, texts: list[str]) -> dict[int, float]:
+    """Batch-64 texts/s with all cores (the server's default) and with one fewer."""
     import torch
 
-    import bizlm
-
-    predictor = bizlm.load(bundle)
     default_threads = torch.get_num_threads()
-    by_threads, single_by_threads = {}, {}
+    by_threads = {}
     for threads in sorted({default_threads, max(1, default_threads - 1)}):
         torch.set_num_threads(threads)
-        predictor.predict_proba(texts[:64])  # warm-up
-        best = best_single = float("inf")
-        for _ in range(repeats):
-            started = time.perf_counter()
-            predictor.predict_proba(texts, batch_size=64)
-            best = min(best, time.perf_counter() - started)
-            started = time.perf_counter()
-            for text in texts[:single_texts]:
-                predictor.predict_proba([text])
-            best_single = min(best_single, time.perf_counter() - started)
-        by_threads[threads] = len(texts) / best
-        single_by_threads[threads] = min(single_texts, len(texts)) / best_single
+        seconds = offline_round(predictor, texts, single_texts=0)["batched_seconds"]
+        by_threads[threads] = len(texts) / seconds
     torch.set_num_threads(default_threads)  # the server's own count
+    return by_threads
+
+
+def offline_round(predictor: Any, texts: list[str], single_texts: int = 300) -> dict[str, Any]:
+    """Seconds of ``Predictor.predict_proba`` over the texts in batches of 64, and over the
+    first ``single_texts`` one text per call (what a server without batching can do at best)."""
+    started = time.perf_counter()
+    predictor.predict_proba(texts, batch_size=64)
+    batched = time.perf_counter() - started
+    started = time.perf_counter()
+    for text in texts[:single_texts]:
+        predictor.predict_proba([text])
     return {
         "texts": len(texts),
-        "batch_size": 64,
-        "samples_per_s": max(by_threads.values()),
-        "samples_per_s_by_threads": by_threads,
-        "single_text_samples_per_s_by_threads": single_by_threads,
-        "server_threads": default_threads,
-        "batching_ceiling": by_threads[default_threads] / single_by_threads[default_threads],
+        "batched_seconds": batched,
+        "single_texts": min(single_texts, len(texts)),
+        "single_seconds": time.perf_counter() - started,
+    }
+
+
+def pooled_offline(rounds: list[dict[str, Any]]) -> dict[str, float]:
+    """Batch-64 and one-text-per-call texts/s over all rounds, and their ratio: the most
+    batching can gain here, even with no server overhead at all."""
+    batched = sum(r["texts"] for r in rounds) / sum(r["batched_seconds"] for r in rounds)
+    single = sum(r["single_texts"] for r in rounds) / sum(r["single_seconds"] for r in rounds)
+    return {
+        "samples_per_s": batched,
+        "single_text_samples_per_s": single,
+        "batching_ceiling": batched / single,
     }
 
 
@@ -149,12 +154,22 @@ class Server:
             self.process.wait(10)
 
 
-def measure(server: Server, texts: list[str], clients: int, seconds: float) -> dict[str, Any]:
-    """Warm up, then measure throughput and latency under ``clients`` concurrent clients."""
-    run_load(server.port, server.model, texts, clients, min(5.0, seconds))
-    result = run_load(server.port, server.model, texts, clients, seconds).summary()
-    result["mean_batch_size"] = server.mean_batch_size()
-    return result
+def warm_up(server: Server, texts: list[str], clients: int) -> None:
+    """A few seconds of load before anything is measured."""
+    run_load(server.port, server.model, texts, clients, 5.0)
+
+
+def pooled_load(server: Server, results: list[LoadResult]) -> dict[str, Any]:
+    """Throughput and latency percentiles over all rounds of one server, and per round."""
+    pooled = LoadResult(seconds=sum(r.seconds for r in results))
+    for result in results:
+        pooled.latencies.extend(result.latencies)
+        pooled.statuses.update(result.statuses)
+        pooled.failures += result.failures
+    summary = pooled.summary()
+    summary["throughput_rps_by_round"] = [round(len(r.latencies) / r.seconds, 1) for r in results]
+    summary["mean_batch_size"] = server.mean_batch_size()
+    return summary
 
 
 def soak(server: Server, texts: list[str], clients: int, seconds: float) -> dict[str, Any]:
@@ -181,11 +196,44 @@ def soak(server: Server, texts: list[str], clients: int, seconds: float) -> dict
     }
 
 
+def run_rounds(
+    bundle: Path, texts: list[str], servers: dict[str, Server], args: argparse.Namespace
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Offline passes and each server's load, taking turns for ``args.rounds`` rounds."""
+    import torch
+
+    import bizlm
+
+    predictor = bizlm.load(bundle)
+    predictor.predict_proba(texts[:64])  # warm-up
+    by_threads = offline_threads(predictor, texts)
+    for server in servers.values():
+        warm_up(server, texts, args.clients)
+    offline_rounds, loads = [], {name: [] for name in servers}
+    for _ in range(args.rounds):
+        offline_rounds.append(offline_round(predictor, texts))
+        for name, server in servers.items():
+            loads[name].append(
+                run_load(server.port, server.model, texts, args.clients, args.seconds)
+            )
+    offline = {
+        **pooled_offline(offline_rounds),
+        "batch_size": 64,
+        "server_threads": torch.get_num_threads(),
+        "samples_per_s_by_threads": by_threads,
+        "rounds": offline_rounds,
+    }
+    return offline, {name: pooled_load(servers[name], loads[name]) for name in servers}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bundle", type=Path, required=True, help="Bundle to serve.")
     parser.add_argument("--clients", type=int, default=32, help="Concurrent clients.")
-    parser.add_argument("--seconds", type=float, default=20, help="Measured seconds per setup.")
+    parser.add_argument("--rounds", type=int, default=3, help="Turns of every setup.")
+    parser.add_argument(
+        "--seconds", type=float, default=10, help="Measured seconds per setup and round."
+    )
     parser.add_argument("--soak-seconds", type=float, default=60, help="Length of the soak.")
     parser.add_argument("--max-batch-size", type=int, default=32)
     parser.add_argument("--max-wait-ms", type=float, default=5)
@@ -193,27 +241,26 @@ def main() -> None:
     started = time.perf_counter()
     load_before = os.getloadavg()
     texts = load_texts()
-    offline = offline_throughput(args.bundle, texts)
-    unbatched_server = Server(args.bundle, max_batch_size=1, max_wait_ms=0)
+    servers: dict[str, Server] = {}
     try:
-        unbatched = measure(unbatched_server, texts, args.clients, args.seconds)
+        servers["unbatched"] = Server(args.bundle, max_batch_size=1, max_wait_ms=0)
+        servers["batched"] = Server(args.bundle, args.max_batch_size, args.max_wait_ms)
+        offline, loads = run_rounds(args.bundle, texts, servers, args)
+        servers.pop("unbatched").stop()
+        soaked = soak(servers["batched"], texts, args.clients, args.soak_seconds)
     finally:
-        unbatched_server.stop()
-    batched_server = Server(args.bundle, args.max_batch_size, args.max_wait_ms)
-    try:
-        batched = measure(batched_server, texts, args.clients, args.seconds)
-        soaked = soak(batched_server, texts, args.clients, args.soak_seconds)
-    finally:
-        batched_server.stop()
+        for server in servers.values():
+            server.stop()
+    unbatched, batched = loads["unbatched"], loads["batched"]
     results = {
         "benchmark": "serve",
         "bundle": str(args.bundle),
         "dataset": f"airline-tweets test split ({len(texts)} texts), one text per request",
         "clients": args.clients,
+        "rounds": args.rounds,
+        "seconds_per_round": args.seconds,
         "machine": describe_machine(),
         "batching_ratio": batched["throughput_rps"] / unbatched["throughput_rps"],
-        # offline batch-64 over one-text-per-call throughput at the server's thread count:
-        # the most batching can gain here, even with no server overhead at all
         "batching_ceiling": offline["batching_ceiling"],
         "load_vs_offline_ratio": batched["throughput_rps"] / offline["samples_per_s"],
         "soak_errors": soaked["errors"],
@@ -245,7 +292,8 @@ def main() -> None:
         r = results[name]
         print(
             f"{name:10s} {r['throughput_rps']:8.1f} req/s  p50 {r['p50_ms']:.1f} ms  "
-            f"p95 {r['p95_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  errors {r['errors']}"
+            f"p95 {r['p95_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  errors {r['errors']}  "
+            f"rounds {r['throughput_rps_by_round']}"
         )
     print(f"offline    {offline['samples_per_s']:8.1f} texts/s")
     keys = ("batching_ratio", "batching_ceiling", "load_vs_offline_ratio", "soak_errors")
