@@ -39,8 +39,8 @@ def count_truncated(
 
 
 # The fixed cost of one forward call on a CPU, in tokens of work: measured on a 6-layer
-# encoder with one and two threads, cutting batches at this price gave 20-35% more texts/s on
-# batches of unsorted texts (what a server gathers) and none fewer on sorted ones.
+# encoder with one and two threads, cutting batches at this price gave 24-35% more texts/s on
+# calls of 32 unsorted texts (what a server gathers), 3-5% on sorted ones (bench/batches.py).
 CPU_CALL_OVERHEAD_TOKENS = 32
 
 

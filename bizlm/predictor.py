@@ -156,11 +156,6 @@ class MultiLabelPredictor(Predictor):
         saved = self.info.get("calibration", {}).get("thresholds")
         return list(saved) if saved else [0.5] * len(self.labels)
 
-    def call_overhead(self) -> int | None:
-        """The per-call cost, in tokens, that inference batches are cut by (see
-        ``bizlm.inference.call_overhead_tokens``)."""
-        return call_overhead_tokens(next(self.model.parameters()).device)
-
     def activate(self, logits: np.ndarray) -> np.ndarray:
         return sigmoid(logits)
 
@@ -177,11 +172,6 @@ class MultiLabelPredictor(Predictor):
 
 class ScorePredictor(Predictor):
     """A number per text or text pair (regression, relevance, matching)."""
-
-    def call_overhead(self) -> int | None:
-        """The per-call cost, in tokens, that inference batches are cut by (see
-        ``bizlm.inference.call_overhead_tokens``)."""
-        return call_overhead_tokens(next(self.model.parameters()).device)
 
     def activate(self, logits: np.ndarray) -> np.ndarray:
         return logits.astype(np.float32)
