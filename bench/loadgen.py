@@ -28,6 +28,16 @@ class LoadResult:
     statuses: Counter[int] = field(default_factory=Counter)
     failures: int = 0
 
+    @classmethod
+    def pooled(cls, results: list[LoadResult]) -> LoadResult:
+        """One result holding every request of ``results``, over their summed seconds."""
+        pooled = cls(seconds=sum(r.seconds for r in results))
+        for result in results:
+            pooled.latencies.extend(result.latencies)
+            pooled.statuses.update(result.statuses)
+            pooled.failures += result.failures
+        return pooled
+
     @property
     def errors(self) -> int:
         """Requests that did not get a 200 (including connection failures)."""

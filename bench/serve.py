@@ -161,12 +161,7 @@ def warm_up(server: Server, texts: list[str], clients: int) -> None:
 
 def pooled_load(server: Server, results: list[LoadResult]) -> dict[str, Any]:
     """Throughput and latency percentiles over all rounds of one server, and per round."""
-    pooled = LoadResult(seconds=sum(r.seconds for r in results))
-    for result in results:
-        pooled.latencies.extend(result.latencies)
-        pooled.statuses.update(result.statuses)
-        pooled.failures += result.failures
-    summary = pooled.summary()
+    summary = LoadResult.pooled(results).summary()
     summary["throughput_rps_by_round"] = [round(len(r.latencies) / r.seconds, 1) for r in results]
     summary["mean_batch_size"] = server.mean_batch_size()
     return summary
@@ -175,19 +170,20 @@ def pooled_load(server: Server, results: list[LoadResult]) -> dict[str, Any]:
 def soak(server: Server, texts: list[str], clients: int, seconds: float) -> dict[str, Any]:
     """Load for ``seconds`` in slices; RSS is sampled after each slice."""
     start_rss = server.rss_mb()
-    samples, requests, errors = [start_rss], 0, 0
+    samples, slices = [start_rss], []
     slice_seconds = min(10.0, seconds)
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
         remaining = seconds - (time.perf_counter() - started)
-        result = run_load(server.port, server.model, texts, clients, min(slice_seconds, remaining))
-        requests += len(result.latencies)
-        errors += result.errors
+        slices.append(
+            run_load(server.port, server.model, texts, clients, min(slice_seconds, remaining))
+        )
         samples.append(server.rss_mb())
+    pooled = LoadResult.pooled(slices)
     return {
         "seconds": round(time.perf_counter() - started, 1),
-        "requests": requests,
-        "errors": errors,
+        "requests": len(pooled.latencies),
+        "errors": pooled.errors,
         "rss_after_warmup_mb": start_rss,
         "rss_end_mb": samples[-1],
         "rss_max_mb": max(samples),
