@@ -86,6 +86,7 @@ def _bizlm(recipe: dict[str, Any]) -> dict[str, Any]:
     return {
         "accuracy": result.metrics["accuracy"],
         "train_seconds": result.info["training"]["train_seconds"],
+        "method": result.info["recipe"]["method"],
     }
 
 
@@ -218,6 +219,7 @@ def combine(args: argparse.Namespace) -> None:
     """Mean accuracies per dataset and K, the margins over SetFit and the time ratio."""
     table: dict[str, Any] = {}
     margins, ours, theirs = [], 0.0, 0.0
+    methods: set[str] = set()  # bizlm's few-shot settings, one set for every run
     for folder in sorted(Path(args.work).iterdir()):
         log = folder / "runs.jsonl"
         if not log.is_file():
@@ -237,6 +239,7 @@ def combine(args: argparse.Namespace) -> None:
             if not seeds:
                 continue
             a = [runs[f"bizlm-{shots}-{s}"] for s in seeds]
+            methods.update(json.dumps(r.get("method"), sort_keys=True) for r in a)
             b = [runs[f"setfit-{shots}-{s}"] for s in seeds]
             mine, other = (statistics.mean(r["accuracy"] for r in x) for x in (a, b))
             entry[f"{shots}_shot"] = {
@@ -252,6 +255,11 @@ def combine(args: argparse.Namespace) -> None:
             ours += sum(r["train_seconds"] for r in a)
             theirs += sum(r["train_seconds"] for r in b)
         table[folder.name] = entry
+    if len(methods) > 1:
+        raise SystemExit(
+            f"The bizlm few-shot runs in {args.work} used different method settings: "
+            f"{sorted(methods)}. Move the stale runs out of runs.jsonl and rerun them."
+        )
     figures = {
         "benchmark": "fewshot",
         "machine": describe_machine(),
@@ -260,6 +268,7 @@ def combine(args: argparse.Namespace) -> None:
             "test_size": args.test_size,
             "generative_size": args.generative_size,
             "fewshot_train": FEWSHOT_TRAIN,
+            "fewshot_method": json.loads(methods.pop()) if methods else None,
             "full_data_train": FULL_DATA_TRAIN,
             "threads_per_run": 1,
             "setfit": "1.2.0, default TrainingArguments",

@@ -96,6 +96,15 @@ class FewShotConfig(MethodConfig):
         "holds train.batch_size / this many labels, so each example meets same-label and "
         "other-label partners and the work grows linearly with the number of labels.",
     )
+    loss: Literal["supcon", "pairs"] = Field(
+        "supcon",
+        description="Encoder loss over a batch's pairs: supcon (each text's same-label partners "
+        "win a softmax over its partners, at `temperature`) or pairs (SetFit's regression of "
+        "each pair's cosine towards 1 for the same label and 0 otherwise).",
+    )
+    temperature: float = Field(
+        0.03, gt=0, le=1, description="Softmax temperature of the supcon loss."
+    )
     head_c: float = Field(
         1.0, gt=0, description="Inverse L2 strength of the logistic-regression head."
     )

@@ -1,9 +1,13 @@
-"""Few-shot encoder tuning: batches that mix a few labels, a loss over every pair in a batch.
+"""Few-shot encoder tuning: batches that mix a few labels, losses over every pair in a batch.
 
 Each batch holds ``per_label`` examples of ``batch_size / per_label`` labels, so every example
 meets same-label and other-label partners; one forward pass of B texts yields B(B-1)/2 pairs.
 An epoch visits every example once, so the work grows linearly with the number of examples
 (and labels), unlike sampling every pair up front.
+
+Two losses read those pairs: ``supcon`` (supervised contrastive: each text's same-label partners
+must win a softmax over all its partners) and ``pairs`` (SetFit's regression of each pair's
+cosine towards 1 or 0).
 """
 
 from __future__ import annotations
@@ -49,3 +53,26 @@ def pair_loss(embeddings: torch.Tensor, label_ids: torch.Tensor) -> torch.Tensor
     positive, negative = same & upper, ~same & upper
     parts = [errors[mask].mean() for mask in (positive, negative) if mask.any()]
     return torch.stack(parts).mean()
+
+
+def supervised_contrastive_loss(
+    embeddings: torch.Tensor, label_ids: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """Mean over texts with a same-label partner of -log softmax(cosine / temperature) at
+    those partners, the softmax taken over every other text in the batch."""
+    similarity = embeddings @ embeddings.T / temperature
+    itself = torch.eye(len(label_ids), dtype=torch.bool, device=embeddings.device)
+    partners = (label_ids[:, None] == label_ids[None, :]) & ~itself
+    log_softmax = torch.log_softmax(similarity.masked_fill(itself, float("-inf")), dim=1)
+    anchors = partners.any(dim=1)
+    per_text = log_softmax.masked_fill(~partners, 0.0).sum(dim=1) / partners.sum(dim=1).clamp(1)
+    return -per_text[anchors].mean()
+
+
+def batch_loss(
+    name: str, embeddings: torch.Tensor, label_ids: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """The named few-shot loss (``supcon`` or ``pairs``) of one batch's sentence vectors."""
+    if name == "supcon":
+        return supervised_contrastive_loss(embeddings, label_ids, temperature)
+    return pair_loss(embeddings, label_ids)

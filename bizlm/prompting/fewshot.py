@@ -8,7 +8,8 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from bizlm.inference import tokenize
-from bizlm.prompting.contrastive import label_batches, pair_loss
+from bizlm.prompting.config import FewShotConfig
+from bizlm.prompting.contrastive import batch_loss, label_batches
 from bizlm.prompting.encoding import embed_texts, set_head
 from bizlm.prompting.sentence_model import SentenceClassifier
 from bizlm.prompting.steps import run_epochs
@@ -23,29 +24,37 @@ def tune_encoder(
     tokenizer: object,
     examples: Examples,
     train: object,
-    per_label: int,
+    config: FewShotConfig,
     reporter: Reporter,
 ) -> LoopResult:
-    """``train.epochs`` passes of pair-loss training over label-mixing batches."""
+    """``train.epochs`` passes of ``config.loss`` training over label-mixing batches."""
     targets = [str(t) for t in examples.targets]
     label_ids = {label: i for i, label in enumerate(sorted(set(targets)))}
     features = tokenize(tokenizer, examples.texts, train.max_length)
     collate = PaddingCollator(int(tokenizer.pad_token_id or 0))
     generator = np.random.default_rng(train.seed)
     epochs = [
-        label_batches(targets, train.batch_size, per_label, generator) for _ in range(train.epochs)
+        label_batches(targets, train.batch_size, config.per_label_in_batch, generator)
+        for _ in range(train.epochs)
     ]
 
     def backward(batch: list[int]) -> float:
         inputs = collate([features[i] for i in batch])
         ids = torch.tensor([label_ids[targets[i]] for i in batch])
-        loss = pair_loss(model.embed(**inputs), ids)
+        loss = batch_loss(config.loss, model.embed(**inputs), ids, config.temperature)
         loss.backward()
         return float(loss.detach())
 
     parameters = list(model.encoder.parameters())
     return run_epochs(
-        model, parameters, train, epochs, backward, reporter, "contrastive tuning", "pair_loss"
+        model,
+        parameters,
+        train,
+        epochs,
+        backward,
+        reporter,
+        "contrastive tuning",
+        f"{config.loss}_loss",
     )
 
 

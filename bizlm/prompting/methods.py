@@ -118,9 +118,7 @@ class FewShot(_BuildsOwnModel):
         config: FewShotConfig = self.config  # type: ignore[assignment]
         location, tokenizer, model = load_sentence_classifier(recipe.model, data.labels)
         examples = data.splits["train"]
-        loop = tune_encoder(
-            model, tokenizer, examples, recipe.train, config.per_label_in_batch, reporter
-        )
+        loop = tune_encoder(model, tokenizer, examples, recipe.train, config, reporter)
         started = time.perf_counter()
         fit_head(
             model,

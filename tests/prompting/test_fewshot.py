@@ -1,7 +1,8 @@
-"""Few-shot training: label-mixing batches, the pair loss, the head, and K-shot sampling."""
+"""Few-shot training: label-mixing batches, the losses, the head, and K-shot sampling."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 import bizlm
 from bizlm.data.shots import take_shots
 from bizlm.errors import DataError, RecipeError
-from bizlm.prompting.contrastive import label_batches, pair_loss
+from bizlm.prompting.contrastive import label_batches, pair_loss, supervised_contrastive_loss
 from bizlm.prompting.encoding import embed_texts
 from bizlm.recipe import load_recipe
 from bizlm.tasks import build_task
@@ -38,6 +39,33 @@ def test_pair_loss_is_zero_for_ideal_vectors_and_positive_otherwise() -> None:
     swapped = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
     # same-label pairs: cosine 0 (error 1); other-label pairs: half at cosine 1 (error 1)
     assert float(pair_loss(swapped, ids)) == pytest.approx(0.5 * 1.0 + 0.5 * 0.5)
+
+
+def test_supervised_contrastive_loss_worked_example() -> None:
+    ids = torch.tensor([0, 0, 1, 1])
+    ideal = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    # each text: cosine 1 to its partner, 0 to the two others -> -log(e / (e + 2))
+    expected = math.log(math.e + 2) - 1
+    assert float(supervised_contrastive_loss(ideal, ids, 1.0)) == pytest.approx(expected)
+    assert float(supervised_contrastive_loss(ideal, ids, 0.05)) == pytest.approx(0.0, abs=1e-6)
+    swapped = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    # partner at cosine 0, one other-label text at 1 and one at 0 -> -log(1 / (1 + e + 1))
+    assert float(supervised_contrastive_loss(swapped, ids, 1.0)) == pytest.approx(
+        math.log(2 + math.e)
+    )
+
+
+def test_supervised_contrastive_loss_skips_texts_without_a_partner() -> None:
+    vectors = torch.nn.functional.normalize(
+        torch.randn(3, 4, generator=torch.Generator().manual_seed(0)), dim=-1
+    )
+    with_loner = supervised_contrastive_loss(vectors, torch.tensor([0, 0, 1]), 0.5)
+    similarity = (vectors @ vectors.T / 0.5).tolist()
+    by_hand = [
+        -(similarity[i][j] - math.log(sum(math.exp(similarity[i][k]) for k in range(3) if k != i)))
+        for i, j in ((0, 1), (1, 0))
+    ]
+    assert float(with_loner) == pytest.approx(sum(by_hand) / 2, rel=1e-5)
 
 
 def _task_and_examples(path: Path):
@@ -72,8 +100,11 @@ def test_shots_refused_for_multi_label(tmp_path: Path) -> None:
         take_shots(task, task.read(path, "utf-8", {}), 2, 0)
 
 
-def test_fewshot_tunes_the_encoder_and_copies_the_logistic_head(tiny_recipe: dict) -> None:
-    tiny_recipe["method"] = "fewshot"
+@pytest.mark.parametrize("loss", ["supcon", "pairs"])
+def test_fewshot_tunes_the_encoder_and_copies_the_logistic_head(
+    tiny_recipe: dict, loss: str
+) -> None:
+    tiny_recipe["method"] = {"name": "fewshot", "loss": loss}
     tiny_recipe["data"]["shots"] = 8
     tiny_recipe["train"].update(epochs=3, learning_rate=1e-3)
     result = bizlm.train(tiny_recipe)
