@@ -96,11 +96,11 @@ class FewShotConfig(MethodConfig):
         "holds train.batch_size / this many labels, so each example meets same-label and "
         "other-label partners and the work grows linearly with the number of labels.",
     )
-    loss: Literal["supcon", "pairs"] = Field(
-        "supcon",
-        description="Encoder loss over a batch's pairs: supcon (each text's same-label partners "
-        "win a softmax over its partners, at `temperature`) or pairs (SetFit's regression of "
-        "each pair's cosine towards 1 for the same label and 0 otherwise).",
+    loss: Literal["pairs", "supcon"] = Field(
+        "pairs",
+        description="Encoder loss over a batch's pairs: pairs (SetFit's regression of each "
+        "pair's cosine towards 1 for the same label and 0 otherwise) or supcon (each text's "
+        "same-label partners win a softmax over its partners, at `temperature`).",
     )
     temperature: float = Field(
         0.03, gt=0, le=1, description="Softmax temperature of the supcon loss."
