@@ -105,6 +105,12 @@ class FewShotConfig(MethodConfig):
     temperature: float = Field(
         0.03, gt=0, le=1, description="Softmax temperature of the supcon loss."
     )
+    frozen_layers: int = Field(
+        0,
+        ge=0,
+        description="Transformer layers, counted from the bottom, that contrastive tuning "
+        "leaves at their pretrained weights; the embeddings below them always stay.",
+    )
     head_c: float = Field(
         1.0, gt=0, description="Inverse L2 strength of the logistic-regression head."
     )

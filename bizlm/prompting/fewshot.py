@@ -1,5 +1,10 @@
 """Few-shot training: tune the encoder contrastively on the K-shot set, then fit a logistic-
-regression head on its sentence vectors and copy it into the model's linear layer."""
+regression head on its sentence vectors and copy it into the model's linear layer.
+
+The token embeddings stay at their pretrained weights: a few dozen examples touch few of their
+rows, and leaving the matrix out of the backward pass and the optimizer makes each step cheaper.
+``frozen_layers`` keeps the lowest transformer layers as they are too.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
+from bizlm.errors import RecipeError
 from bizlm.inference import tokenize
+from bizlm.methods.selection import encoder_layer_prefixes
 from bizlm.prompting.config import FewShotConfig
 from bizlm.prompting.contrastive import batch_loss, label_batches
 from bizlm.prompting.encoding import embed_texts, set_head
@@ -19,6 +26,24 @@ from bizlm.training.loop import LoopResult
 from bizlm.training.progress import Reporter
 
 
+def tuned_parameters(encoder: torch.nn.Module, frozen_layers: int) -> list[torch.nn.Parameter]:
+    """The encoder's parameters from its first tuned layer on, in registration order (which
+    puts the embeddings before the layers): the embeddings and the lowest ``frozen_layers``
+    layers are left out."""
+    layers = encoder_layer_prefixes(encoder)
+    if frozen_layers >= len(layers):
+        raise RecipeError(
+            f"method.frozen_layers is {frozen_layers} but the backbone has {len(layers)} "
+            "layers, so nothing would be tuned.",
+            hint=f"Use a value from 0 to {len(layers) - 1}.",
+        )
+    named = list(encoder.named_parameters())
+    first = next(
+        i for i, (name, _) in enumerate(named) if name.startswith(f"{layers[frozen_layers]}.")
+    )
+    return [parameter for _, parameter in named[first:]]
+
+
 def tune_encoder(
     model: SentenceClassifier,
     tokenizer: object,
@@ -27,7 +52,8 @@ def tune_encoder(
     config: FewShotConfig,
     reporter: Reporter,
 ) -> LoopResult:
-    """``train.epochs`` passes of ``config.loss`` training over label-mixing batches."""
+    """``train.epochs`` passes of ``config.loss`` training over label-mixing batches, updating
+    the layers above the embeddings and the ``config.frozen_layers`` lowest layers."""
     targets = [str(t) for t in examples.targets]
     label_ids = {label: i for i, label in enumerate(sorted(set(targets)))}
     features = tokenize(tokenizer, examples.texts, train.max_length)
@@ -45,17 +71,25 @@ def tune_encoder(
         loss.backward()
         return float(loss.detach())
 
-    parameters = list(model.encoder.parameters())
-    return run_epochs(
-        model,
-        parameters,
-        train,
-        epochs,
-        backward,
-        reporter,
-        "contrastive tuning",
-        f"{config.loss}_loss",
-    )
+    parameters = tuned_parameters(model.encoder, config.frozen_layers)
+    tuned = {id(parameter) for parameter in parameters}
+    frozen = [p for p in model.encoder.parameters() if id(p) not in tuned]
+    for parameter in frozen:
+        parameter.requires_grad_(False)  # no gradients computed below the tuned layers
+    try:
+        return run_epochs(
+            model,
+            parameters,
+            train,
+            epochs,
+            backward,
+            reporter,
+            "contrastive tuning",
+            f"{config.loss}_loss",
+        )
+    finally:
+        for parameter in frozen:
+            parameter.requires_grad_(True)
 
 
 def fit_head(

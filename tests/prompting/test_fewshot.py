@@ -16,6 +16,7 @@ from bizlm.data.shots import take_shots
 from bizlm.errors import DataError, RecipeError
 from bizlm.prompting.contrastive import label_batches, pair_loss, supervised_contrastive_loss
 from bizlm.prompting.encoding import embed_texts
+from bizlm.prompting.fewshot import tuned_parameters
 from bizlm.recipe import load_recipe
 from bizlm.tasks import build_task
 from tests.conftest import make_rows, write_csv
@@ -124,14 +125,54 @@ def test_fewshot_tunes_the_encoder_and_copies_the_logistic_head(
         model.predict_proba(train.texts), head.predict_proba(vectors), atol=1e-4
     )
 
+    changed = _changed_parameters(tiny_recipe["model"], model.model.encoder)
+    assert changed, "contrastive tuning left the encoder unchanged"
+    assert all(name.startswith("encoder.layer.") for name in changed)  # embeddings stay
+
+
+def _changed_parameters(reference: str, model: torch.nn.Module) -> set[str]:
     from transformers import AutoModel
 
-    original = AutoModel.from_pretrained(tiny_recipe["model"])
-    tuned = model.model.encoder.state_dict()
-    changed = [
-        n for n, p in original.state_dict().items() if n in tuned and not torch.equal(p, tuned[n])
-    ]
-    assert changed, "contrastive tuning left the encoder unchanged"
+    tuned = model.state_dict()
+    original = AutoModel.from_pretrained(reference).state_dict()
+    return {n for n, p in original.items() if n in tuned and not torch.equal(p, tuned[n])}
+
+
+def test_frozen_layers_keep_their_pretrained_weights(tiny_recipe: dict) -> None:
+    tiny_recipe["method"] = {"name": "fewshot", "frozen_layers": 1}
+    tiny_recipe["data"]["shots"] = 8
+    tiny_recipe["train"].update(epochs=2, learning_rate=1e-3)
+    model = bizlm.load(bizlm.train(tiny_recipe).bundle).model
+    changed = _changed_parameters(tiny_recipe["model"], model.encoder)
+    assert changed and all(name.startswith("encoder.layer.1.") for name in changed)
+    assert {n for n, _ in model.encoder.named_parameters() if n.startswith("encoder.layer.1.")} == (
+        changed
+    )
+
+
+def test_tuning_starts_above_the_embeddings_and_the_frozen_layers() -> None:
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(
+        vocab_size=20,
+        hidden_size=8,
+        num_hidden_layers=6,
+        num_attention_heads=2,
+        intermediate_size=8,
+    )
+    encoder = BertModel(config, add_pooling_layer=False)
+    names = {id(p): n for n, p in encoder.named_parameters()}
+    for frozen in (0, 2, 5):
+        tuned = [names[id(p)] for p in tuned_parameters(encoder, frozen)]
+        assert tuned[0] == f"encoder.layer.{frozen}.attention.self.query.weight"
+        assert len(tuned) == 16 * (6 - frozen)  # every weight of the layers above
+
+
+def test_frozen_layers_must_leave_a_layer_to_tune(tiny_recipe: dict) -> None:
+    tiny_recipe["method"] = {"name": "fewshot", "frozen_layers": 2}
+    tiny_recipe["data"]["shots"] = 8
+    with pytest.raises(RecipeError, match="frozen_layers is 2 but the backbone has 2 layers"):
+        bizlm.train(tiny_recipe)
 
 
 def test_shots_work_with_any_method(tiny_recipe: dict) -> None:
