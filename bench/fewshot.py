@@ -278,7 +278,7 @@ def combine(args: argparse.Namespace) -> None:
         "zeroshot_bbc_accuracy": table.get("bbc-news", {}).get("zeroshot_embedding"),
         "time_ratio_vs_setfit": ours / theirs if theirs else None,
     }
-    write_results(RESULTS, figures)
+    write_results(args.results, figures)
     print(json.dumps({k: v for k, v in figures.items() if k != "machine"}, indent=2))
 
 
@@ -296,6 +296,9 @@ def main() -> None:
     parser.add_argument("--generative-size", type=int, default=100)
     parser.add_argument("--work", default="/tmp/bizlm-bench/fewshot")
     parser.add_argument("--combine", action="store_true")
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="The JSON file --combine writes."
+    )
     parser.add_argument(
         "--only",
         choices=("all", "zeroshot", "fewshot", "full-data"),
