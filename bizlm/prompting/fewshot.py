@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bizlm.errors import RecipeError
 from bizlm.inference import tokenize
-from bizlm.methods.selection import encoder_layer_prefixes
+from bizlm.methods.selection import encoder_layer_prefixes, freeze_except
 from bizlm.prompting.config import FewShotConfig
 from bizlm.prompting.contrastive import batch_loss, label_batches
 from bizlm.prompting.encoding import embed_texts, set_head
@@ -26,10 +26,10 @@ from bizlm.training.loop import LoopResult
 from bizlm.training.progress import Reporter
 
 
-def tuned_parameters(encoder: torch.nn.Module, frozen_layers: int) -> list[torch.nn.Parameter]:
-    """The encoder's parameters from its first tuned layer on, in registration order (which
-    puts the embeddings before the layers): the embeddings and the lowest ``frozen_layers``
-    layers are left out."""
+def tuned_parameter_names(encoder: torch.nn.Module, frozen_layers: int) -> set[str]:
+    """Names of the encoder's parameters from its first tuned layer on, in registration order
+    (which puts the embeddings before the layers): the embeddings and the lowest
+    ``frozen_layers`` layers are left out."""
     layers = encoder_layer_prefixes(encoder)
     if frozen_layers >= len(layers):
         raise RecipeError(
@@ -37,11 +37,9 @@ def tuned_parameters(encoder: torch.nn.Module, frozen_layers: int) -> list[torch
             "layers, so nothing would be tuned.",
             hint=f"Use a value from 0 to {len(layers) - 1}.",
         )
-    named = list(encoder.named_parameters())
-    first = next(
-        i for i, (name, _) in enumerate(named) if name.startswith(f"{layers[frozen_layers]}.")
-    )
-    return [parameter for _, parameter in named[first:]]
+    names = [name for name, _ in encoder.named_parameters()]
+    first = next(i for i, name in enumerate(names) if name.startswith(f"{layers[frozen_layers]}."))
+    return set(names[first:])
 
 
 def tune_encoder(
@@ -71,11 +69,9 @@ def tune_encoder(
         loss.backward()
         return float(loss.detach())
 
-    parameters = tuned_parameters(model.encoder, config.frozen_layers)
-    tuned = {id(parameter) for parameter in parameters}
-    frozen = [p for p in model.encoder.parameters() if id(p) not in tuned]
-    for parameter in frozen:
-        parameter.requires_grad_(False)  # no gradients computed below the tuned layers
+    tuned = tuned_parameter_names(model.encoder, config.frozen_layers)
+    freeze_except(model.encoder, tuned.__contains__)  # no gradients below the tuned layers
+    parameters = [p for p in model.encoder.parameters() if p.requires_grad]
     try:
         return run_epochs(
             model,
@@ -88,8 +84,7 @@ def tune_encoder(
             f"{config.loss}_loss",
         )
     finally:
-        for parameter in frozen:
-            parameter.requires_grad_(True)
+        model.encoder.requires_grad_(True)
 
 
 def fit_head(
