@@ -111,6 +111,14 @@ class FewShotConfig(MethodConfig):
         description="Transformer layers, counted from the bottom, that contrastive tuning "
         "leaves at their pretrained weights; the embeddings below them always stay.",
     )
+    keep_pretrained: float = Field(
+        0.2,
+        ge=0,
+        lt=1,
+        description="Share of the pretrained weights mixed back into each tuned weight after "
+        "contrastive tuning (weight-space ensembling, as in WiSE-FT): 0 keeps the tuned "
+        "encoder as it is; higher values keep more of what the pretrained encoder knew.",
+    )
     head_c: float = Field(
         1.0, gt=0, description="Inverse L2 strength of the logistic-regression head."
     )

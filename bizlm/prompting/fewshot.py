@@ -3,10 +3,14 @@ regression head on its sentence vectors and copy it into the model's linear laye
 
 The token embeddings stay at their pretrained weights: a few dozen examples touch few of their
 rows, and leaving the matrix out of the backward pass and the optimizer makes each step cheaper.
-``frozen_layers`` keeps the lowest transformer layers as they are too.
+``frozen_layers`` keeps the lowest transformer layers as they are too. After tuning,
+``keep_pretrained`` moves every tuned weight that share of the way back to its pretrained value:
+one encoder that sits between the pretrained and the tuned one.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import torch
@@ -51,7 +55,8 @@ def tune_encoder(
     reporter: Reporter,
 ) -> LoopResult:
     """``train.epochs`` passes of ``config.loss`` training over label-mixing batches, updating
-    the layers above the embeddings and the ``config.frozen_layers`` lowest layers."""
+    the layers above the embeddings and the ``config.frozen_layers`` lowest layers; then
+    ``config.keep_pretrained`` of each tuned weight is taken back from the pretrained one."""
     targets = [str(t) for t in examples.targets]
     label_ids = {label: i for i, label in enumerate(sorted(set(targets)))}
     features = tokenize(tokenizer, examples.texts, train.max_length)
@@ -70,10 +75,15 @@ def tune_encoder(
         return float(loss.detach())
 
     tuned = tuned_parameter_names(model.encoder, config.frozen_layers)
+    pretrained = {
+        name: parameter.detach().clone()
+        for name, parameter in model.encoder.named_parameters()
+        if name in tuned and config.keep_pretrained
+    }
     freeze_except(model.encoder, tuned.__contains__)  # no gradients below the tuned layers
     parameters = [p for p in model.encoder.parameters() if p.requires_grad]
     try:
-        return run_epochs(
+        result = run_epochs(
             model,
             parameters,
             train,
@@ -85,6 +95,21 @@ def tune_encoder(
         )
     finally:
         model.encoder.requires_grad_(True)
+    started = time.perf_counter()
+    mix_in_pretrained(model.encoder, pretrained, config.keep_pretrained)
+    result.train_seconds += time.perf_counter() - started
+    return result
+
+
+def mix_in_pretrained(
+    encoder: torch.nn.Module, pretrained: dict[str, torch.Tensor], share: float
+) -> None:
+    """Move each parameter named in ``pretrained`` ``share`` of the way back to that value:
+    ``(1 - share) * tuned + share * pretrained``."""
+    with torch.no_grad():
+        for name, parameter in encoder.named_parameters():
+            if name in pretrained:
+                parameter.lerp_(pretrained[name], share)
 
 
 def fit_head(

@@ -16,7 +16,7 @@ from bizlm.data.shots import take_shots
 from bizlm.errors import DataError, RecipeError
 from bizlm.prompting.contrastive import label_batches, pair_loss, supervised_contrastive_loss
 from bizlm.prompting.encoding import embed_texts
-from bizlm.prompting.fewshot import tuned_parameter_names
+from bizlm.prompting.fewshot import mix_in_pretrained, tuned_parameter_names
 from bizlm.recipe import load_recipe
 from bizlm.tasks import build_task
 from tests.conftest import make_rows, write_csv
@@ -173,6 +173,43 @@ def test_frozen_layers_must_leave_a_layer_to_tune(tiny_recipe: dict) -> None:
     tiny_recipe["data"]["shots"] = 8
     with pytest.raises(RecipeError, match="frozen_layers is 2 but the backbone has 2 layers"):
         bizlm.train(tiny_recipe)
+
+
+def test_mix_in_pretrained_moves_the_named_weights_back_by_the_share() -> None:
+    layer = torch.nn.Linear(2, 2)
+    tuned_weight, tuned_bias = layer.weight.detach().clone(), layer.bias.detach().clone()
+    pretrained = {"weight": torch.zeros(2, 2)}
+    mix_in_pretrained(layer, pretrained, 0.25)
+    torch.testing.assert_close(layer.weight.detach(), 0.75 * tuned_weight)
+    torch.testing.assert_close(layer.bias.detach(), tuned_bias)  # not named: left alone
+
+
+def test_keep_pretrained_puts_the_encoder_between_tuned_and_pretrained(
+    tiny_recipe: dict, tmp_path: Path
+) -> None:
+    from transformers import AutoModel
+
+    tiny_recipe["data"]["shots"] = 8
+    tiny_recipe["train"].update(epochs=2, learning_rate=1e-3)
+    encoders = {}
+    for share in (0.0, 0.5):
+        tiny_recipe["method"] = {"name": "fewshot", "keep_pretrained": share}
+        tiny_recipe["output"] = str(tmp_path / f"keep-{share}")
+        result = bizlm.train(tiny_recipe)
+        assert result.info["recipe"]["method"]["keep_pretrained"] == share
+        encoders[share] = bizlm.load(result.bundle).model.encoder.state_dict()
+    original = AutoModel.from_pretrained(tiny_recipe["model"]).state_dict()
+    layer_weights = [n for n in original if n.startswith("encoder.layer.")]
+    assert any(not torch.equal(encoders[0.0][n], original[n]) for n in layer_weights)
+    for name in layer_weights:
+        halfway = (encoders[0.0][name] + original[name]) / 2
+        torch.testing.assert_close(encoders[0.5][name], halfway, rtol=0, atol=1e-6)
+
+
+def test_keep_pretrained_must_leave_some_tuning(tiny_recipe: dict) -> None:
+    tiny_recipe["method"] = {"name": "fewshot", "keep_pretrained": 1}
+    with pytest.raises(RecipeError, match="keep_pretrained"):
+        load_recipe(tiny_recipe)
 
 
 def test_shots_work_with_any_method(tiny_recipe: dict) -> None:
