@@ -72,6 +72,26 @@ DESCRIPTIONS: dict[str, dict[str, Any]] = {
             "verbaliser": "Positive",
         },
     },
+    "aapl-tweets": {
+        "negative": {
+            "description": "A bearish or unhappy tweet about Apple or its stock: falling "
+            "shares, disappointing products, complaints.",
+            "examples": ["$AAPL dropping hard today, time to sell"],
+            "verbaliser": "Negative",
+        },
+        "neutral": {
+            "description": "A neutral tweet about Apple or its stock: news, questions or "
+            "facts, without opinion.",
+            "examples": ["Apple will report its earnings on Tuesday"],
+            "verbaliser": "Neutral",
+        },
+        "positive": {
+            "description": "A bullish or happy tweet about Apple or its stock: rising shares, "
+            "great products, praise.",
+            "examples": ["love my new iPhone, $AAPL looking strong"],
+            "verbaliser": "Positive",
+        },
+    },
     "rotten-tomatoes": {
         "fresh": {
             "description": "A positive movie review: the film is good, enjoyable, moving.",
