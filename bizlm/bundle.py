@@ -17,7 +17,7 @@ from typing import Any
 from bizlm.atomic import atomic_directory
 from bizlm.errors import BundleError
 
-BUNDLE_FORMAT = 1
+BUNDLE_FORMAT = 2  # 2: classify and score apply task.long_inputs (format 1 cut their texts)
 INFO_FILE = "bizlm.json"
 TRACKED_PACKAGES = ("bizlm", "torch", "transformers", "peft", "accelerate", "tokenizers")
 
@@ -70,4 +70,13 @@ def read_bundle_info(path: Path | str) -> dict[str, Any]:
         raise BundleError(f"{info_path} is damaged: {exc}.", hint="Retrain the bundle.") from None
     if not isinstance(info, dict) or "labels" not in info:
         raise BundleError(f"{info_path} has no label list.", hint="Retrain the bundle.")
+    return _upgraded(info)
+
+
+def _upgraded(info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` as the current format reads it. Format 1 recorded ``task.long_inputs: window``
+    for every task but cut the texts of classify and score bundles: they say truncate now."""
+    task = (info.get("recipe") or {}).get("task")
+    if int(info.get("format", 1)) < 2 and isinstance(task, dict) and task.get("type") != "tag":
+        task["long_inputs"] = "truncate"
     return info

@@ -67,6 +67,15 @@ def train(
             "core without GPUs); train.batch_size is then per process.",
         ),
     ] = 1,
+    min_margin: Annotated[
+        float | None,
+        typer.Option(
+            metavar="POINTS",
+            help="Gate for pipelines: exit with code 3 (after writing the bundle) unless the "
+            "model beats the TF-IDF baseline by at least POINTS on the headline metric "
+            "(same as --set evaluation.min_margin=POINTS).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train the model a recipe describes and write its bundle."""
@@ -79,6 +88,8 @@ def train(
     overrides = list(set_ or []) + ([f"data.shots={shots}"] if shots else [])
     if output is not None:
         overrides.append(f"output={output}")
+    if min_margin is not None:
+        overrides.append(f"evaluation.min_margin={min_margin}")
     if recipe is None and resume is None:
         raise RecipeError(
             "No recipe given.",
@@ -99,14 +110,20 @@ def train(
             reporter=Reporter() if quiet or as_json else RichReporter(err),
             resume=resume or False,
         )
-    metrics = result.metrics
+    metrics, verdict = result.metrics, result.verdict
     if as_json:
         _emit_json(
-            {"bundle": str(result.bundle), "metrics": metrics, "interrupted": result.interrupted}
+            {
+                "bundle": str(result.bundle),
+                "metrics": metrics,
+                "verdict": verdict,
+                "interrupted": result.interrupted,
+            }
         )
     else:
         out.print(f"bundle: {result.bundle}")
         out.print(f"{metrics['evaluated_on']}: {_scores_line(metrics)}", markup=False)
+        _print_comparison(metrics, verdict)
         out.print(f"report: {result.bundle / 'report.html'}")
     if result.interrupted:
         best = result.info["training"]["best"]
@@ -118,6 +135,25 @@ def train(
             else "the weights before the first evaluation"
         )
         raise TrainingInterrupted(f"Training interrupted; {saved} were saved to {result.bundle}.")
+    gated = verdict is not None and verdict.get("min_margin_points") is not None
+    if gated and verdict.get("passed") is False:
+        err.print(f"[bold red]rejected:[/bold red] {verdict['message']}", highlight=False)
+        raise typer.Exit(3)
+
+
+def _print_comparison(metrics: dict, verdict: dict | None) -> None:
+    """The baseline's and the majority-class predictor's scores on the headline split, and
+    the verdict in words."""
+    split = metrics.get("evaluated_on")
+    baseline = (metrics.get("baseline") or {}).get(split)
+    if baseline:
+        out.print(f"baseline (TF-IDF + linear): {_scores_line(baseline)}", markup=False)
+    majority = (metrics.get("majority") or {}).get(split)
+    if majority:
+        out.print(f"majority class: {_scores_line(majority)}", markup=False)
+    if verdict is not None:
+        style = "green" if verdict.get("beats_baseline", verdict.get("beats_majority")) else "red"
+        out.print(f"[{style}]{verdict['message']}[/{style}]", highlight=False)
 
 
 @app.command()
@@ -352,6 +388,12 @@ from bizlm.apps.commands import apps_app  # noqa: E402
 
 app.add_typer(apps_app, name="app")
 # --- end applications ---
+
+# --- project start: init recipe ---
+from bizlm.init.commands import init_app  # noqa: E402
+
+app.add_typer(init_app, name="init")
+# --- end project start ---
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -32,12 +32,13 @@ def explain(
     label: str | None = None,
     steps: int = 20,
 ) -> dict[str, Any]:
-    """Attributions for ``label`` (default: the predicted label): positive means "for"."""
+    """Attributions for ``label`` (default: the predicted label, as ``predictor.choose``
+    picks it): positive means "for"."""
     if method not in METHODS:
         raise ValueError(f"Unknown explanation method '{method}'; choose from {METHODS}.")
     probabilities = predictor.predict_proba([text])[0]
     if label is None:
-        index = int(probabilities.argmax())
+        index = int(predictor.choose(probabilities[None, :])[0])
     elif label in predictor.labels:
         index = predictor.labels.index(label)
     else:

@@ -17,16 +17,11 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 
 import bizlm.prompting.sentence_model  # noqa: F401  (registers the sentence classifier)
 from bizlm.bundle import read_bundle_info
+from bizlm.decision import Threshold, choose, threshold_of
 from bizlm.ensemble_model import EnsembleModel, averaging_for
 from bizlm.errors import DataError
-from bizlm.inference import (
-    batched_outputs,
-    call_overhead_tokens,
-    sigmoid,
-    softmax,
-    tokenize,
-    torch_forward,
-)
+from bizlm.inference import batched_outputs, call_overhead_tokens, sigmoid, softmax, torch_forward
+from bizlm.long_text import bundle_mode, encode_texts, window_logits
 
 
 class Predictor:
@@ -68,6 +63,21 @@ class Predictor:
         """Token id used for padding batches."""
         return int(self.tokenizer.pad_token_id or 0)
 
+    @property
+    def long_inputs(self) -> str:
+        """How texts longer than ``max_length`` are read: ``truncate``, ``head_tail`` or
+        ``window`` (see ``bizlm.long_text``), as the bundle's recipe says."""
+        return bundle_mode(self.info)
+
+    @property
+    def decision_threshold(self) -> Threshold | None:
+        """The tuned decision threshold of a two-label classifier (None: the most probable)."""
+        return threshold_of(self.info, self.labels)
+
+    def choose(self, probabilities: np.ndarray) -> np.ndarray:
+        """The label index each row of :meth:`predict_proba` predicts (see ``bizlm.decision``)."""
+        return choose(probabilities, self.decision_threshold)
+
     def predict_proba(
         self,
         texts: Sequence[str],
@@ -88,7 +98,11 @@ class Predictor:
         on_batch: Callable[[int], None] | None = None,
         pairs: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """The head's raw scores per text (or text pair), before the task's activation."""
+        """The head's raw scores per text (or text pair), before the task's activation.
+
+        A text read as several windows gets the log of its windows' mean class probabilities
+        (so the softmax of its row is that mean); ``on_batch`` counts model inputs (windows).
+        """
         texts = check_texts(texts)
         if pairs is not None:
             pairs = check_texts(pairs)
@@ -99,16 +113,17 @@ class Predictor:
                 )
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        features = tokenize(self.tokenizer, texts, self.max_length, pairs)
+        encoded = encode_texts(self.tokenizer, texts, self.max_length, pairs, self.long_inputs)
         with torch.inference_mode():
-            return batched_outputs(
+            outputs = batched_outputs(
                 self._forward,
-                features,
+                encoded.features,
                 self.pad_token_id,
                 batch_size,
                 on_batch,
                 call_overhead=self.call_overhead(),
             )
+        return window_logits(outputs, encoded.owners, len(texts))
 
     def call_overhead(self) -> int | None:
         """The per-call cost, in tokens, that inference batches are cut by (see
@@ -138,8 +153,8 @@ class Predictor:
         return [self._describe(row) for row in outputs]
 
     def _describe(self, row: np.ndarray) -> dict[str, Any]:
-        """Label, its probability and all probabilities."""
-        best = int(row.argmax())
+        """The chosen label, its probability and all probabilities."""
+        best = int(self.choose(row[None, :])[0])
         return {
             "label": self.labels[best],
             "score": float(row[best]),

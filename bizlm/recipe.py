@@ -76,10 +76,13 @@ class TaskConfig(Section):
         description="tag: an I- tag that follows nothing is an error (strict) or becomes B- "
         "with a warning (lenient).",
     )
-    long_inputs: Literal["truncate", "window"] = Field(
-        "window",
-        description="Texts longer than train.max_length: cut and count (truncate) or, for tag, "
-        "cover them with overlapping windows so no entity is lost (window).",
+    long_inputs: Literal["auto", "truncate", "head_tail", "window"] = Field(
+        "auto",
+        description="Texts longer than train.max_length: cut and count them (truncate); keep "
+        "their start (a quarter of the token budget) and their end (the rest) (head_tail; "
+        "classify and score); or cover them with overlapping windows (window: a tagger tags "
+        "every word; a single-label classifier trains on each window and averages their "
+        "probabilities). auto: window for tag, truncate for the others.",
     )
 
     @field_validator("labels")
@@ -101,6 +104,31 @@ class TaskConfig(Section):
             raise ValueError("text_pair_column applies to types classify and score, not tag")
         if self.labels is not None and self.type == "score":
             raise ValueError("labels do not apply to type score (it predicts a number)")
+        return self
+
+    @model_validator(mode="after")
+    def _long_inputs_fit_type(self) -> TaskConfig:
+        if self.long_inputs == "head_tail" and self.type == "tag":
+            raise RecipeError(
+                "task.long_inputs: head_tail applies to classify and score, not tag: a tagger "
+                "must see every word of a sentence to tag it.",
+                hint="Use window (the tagger's default) or truncate.",
+            )
+        refused = (
+            "text-pair"
+            if self.text_pair_column
+            else "score"
+            if self.type == "score"
+            else "multi-label classify"
+            if self.multi_label
+            else None
+        )
+        if self.long_inputs == "window" and refused:
+            raise RecipeError(
+                f"task.long_inputs: window does not apply to {refused} tasks; windows cover "
+                "the single texts of a single-label classifier, or a tagger's sentences.",
+                hint="Use head_tail to keep the start and the end of long texts, or truncate.",
+            )
         return self
 
 
@@ -215,6 +243,29 @@ class TrainConfig(Section):
     )
 
 
+class EvaluationConfig(Section):
+    """What every trained model is compared with, and when a run counts as a failure."""
+
+    baseline: bool = Field(
+        True,
+        description="Train a TF-IDF + logistic-regression baseline (ridge regression for score) "
+        "on the same training split and score it on the same splits, beside the model "
+        "(classify and score; seconds).",
+    )
+    min_margin: float | None = Field(
+        None,
+        description="Gate: the run fails (exit code 3, after the bundle is written) unless the "
+        "model's headline metric beats the baseline's by at least this many points (macro-F1 "
+        "x 100 for classify); null: report only.",
+    )
+
+    @model_validator(mode="after")
+    def _margin_needs_baseline(self) -> EvaluationConfig:
+        if self.min_margin is not None and not self.baseline:
+            raise ValueError("min_margin is a margin over the baseline: it needs baseline: true")
+        return self
+
+
 class Recipe(Section):
     """A whole recipe."""
 
@@ -224,7 +275,12 @@ class Recipe(Section):
     method: SerializeAsAny[MethodConfig] = Field(
         default_factory=lambda: method_config_class("full")()
     )
-    train: TrainConfig = Field(default_factory=TrainConfig)
+    train: TrainConfig = Field(
+        default_factory=TrainConfig,
+        description="Keys left out take the method's defaults (learning rate and the like), "
+        "then the section's own.",
+    )
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     regularise: RegulariseConfig = Field(default_factory=RegulariseConfig)
     track: TrackConfig = Field(default_factory=TrackConfig)
     tune: TuneSpace | None = Field(None, description="Search space of `bizlm tune`.")
@@ -242,6 +298,15 @@ class Recipe(Section):
             name = value.get("name", "full")
             return method_config_class(name).model_validate(value)
         return value
+
+    @model_validator(mode="after")
+    def _method_train_defaults(self) -> Recipe:
+        """Fill the train keys the recipe leaves out with the method's own defaults."""
+        given = self.train.model_fields_set
+        for key, value in method_class(self.method.name).train_defaults.settings().items():
+            if key not in given:
+                setattr(self.train, key, value)
+        return self
 
     @model_validator(mode="after")
     def _regularise_fits_task(self) -> Recipe:

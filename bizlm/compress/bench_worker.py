@@ -55,8 +55,8 @@ def peak_rss_mb() -> float:
 def measure(bundle: Path, data: Path | None, latency_texts: int, repeats: int) -> dict[str, Any]:
     """Load time, batch-1 latency, batch-32 throughput, macro-F1, FLOP rate and peak RSS."""
     from bizlm.bundle import read_bundle_info
-    from bizlm.evaluation.metrics import classification_metrics
-    from bizlm.inference import tokenize
+    from bizlm.decision import decided_metrics
+    from bizlm.long_text import encode_texts
     from bizlm.predictor import load
 
     info = read_bundle_info(bundle)
@@ -80,17 +80,18 @@ def measure(bundle: Path, data: Path | None, latency_texts: int, repeats: int) -
         probabilities = predictor.predict_proba(texts, batch_size=32)
         best_throughput = max(best_throughput, len(texts) / (time.perf_counter() - started))
     assert probabilities is not None and best_latency is not None
-    lengths = [
-        len(f["input_ids"]) for f in tokenize(predictor.tokenizer, texts, predictor.max_length)
-    ]
+    encoded = encode_texts(
+        predictor.tokenizer, texts, predictor.max_length, mode=predictor.long_inputs
+    )
+    lengths = [len(f["input_ids"]) for f in encoded.features]
     flops = encoder_flops(
         json.loads((bundle / "model" / "config.json").read_text()),
         lengths,
         (info.get("compression") or {}).get("heads_per_layer"),
     )
-    metrics = classification_metrics(
-        [predictor.labels.index(label) for label in gold], probabilities, predictor.labels
-    )
+    gold_ids = [predictor.labels.index(label) for label in gold]
+    chosen = predictor.choose(probabilities)
+    metrics = decided_metrics(gold_ids, probabilities, predictor.labels, chosen)
     return {
         "runtime": info.get("runtime", "transformers"),
         "quantize": (info.get("compression") or {}).get("quantize", "none"),

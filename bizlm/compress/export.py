@@ -24,13 +24,13 @@ from bizlm.compress.prune import (
 from bizlm.compress.runtimes import open_runtime
 from bizlm.compress.source import SourceModel, bundle_data, load_source, sample_rows
 from bizlm.data.prepare import PreparedData
+from bizlm.decision import decided_metrics
 from bizlm.errors import BizlmError
-from bizlm.evaluation.metrics import classification_metrics
 from bizlm.predictor import Predictor, load
 from bizlm.training.progress import Reporter
 
 IMPORTANCE_SAMPLE = 1000  # validation texts used to rank attention heads
-KEPT_KEYS = ("task", "labels", "recipe", "backbone", "data", "training", "merged")
+KEPT_KEYS = ("task", "labels", "recipe", "backbone", "data", "training", "merged", "calibration")
 
 
 @dataclass
@@ -180,5 +180,7 @@ def _score(predictor: Predictor, data: PreparedData) -> dict[str, Any]:
     split = "test" if data.splits.get("test") and data.splits["test"].texts else "validation"
     rows = data.splits[split]
     gold = [predictor.labels.index(str(label)) for label in rows.targets]
-    metrics = classification_metrics(gold, predictor.predict_proba(rows.texts), predictor.labels)
+    probabilities = predictor.predict_proba(rows.texts)
+    chosen = predictor.choose(probabilities)
+    metrics = decided_metrics(gold, probabilities, predictor.labels, chosen)
     return {**metrics, "evaluated_on": split}

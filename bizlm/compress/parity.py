@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from bizlm.decision import decided_metrics
 from bizlm.errors import BizlmError
-from bizlm.evaluation.metrics import classification_metrics
 from bizlm.predictor import Predictor
 from bizlm.tasks import Examples
 
@@ -33,14 +33,15 @@ def measure_parity(
     gold = [labels.index(str(label)) for label in rows.targets]
     before = source.predict_proba(rows.texts, batch_size)
     after = candidate.predict_proba(rows.texts, batch_size)
-    source_f1 = classification_metrics(gold, before, labels)["macro_f1"]
-    export_f1 = classification_metrics(gold, after, labels)["macro_f1"]
+    chosen_before, chosen_after = source.choose(before), candidate.choose(after)
+    source_f1 = decided_metrics(gold, before, labels, chosen_before)["macro_f1"]
+    export_f1 = decided_metrics(gold, after, labels, chosen_after)["macro_f1"]
     difference = np.abs(before - after)
     drop = 100 * (source_f1 - export_f1)
     return {
         "n": len(rows.texts),
         "split": "validation",
-        "label_agreement": float((before.argmax(axis=1) == after.argmax(axis=1)).mean()),
+        "label_agreement": float((chosen_before == chosen_after).mean()),
         "max_probability_difference": float(difference.max()),
         "mean_probability_difference": float(difference.mean()),
         "source_macro_f1": float(source_f1),

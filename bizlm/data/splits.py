@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -42,6 +43,19 @@ def find_overlap(train_texts: list[str], other_texts: list[str]) -> int:
 def unseen_labels(train_labels: list[str], other_labels: list[str]) -> list[str]:
     """Return the sorted labels that occur in ``other_labels`` but never in ``train_labels``."""
     return sorted(set(other_labels) - set(train_labels))
+
+
+def rare_labels(targets: Sequence[str | list[str]], parts: int) -> dict[str, int]:
+    """The labels with fewer examples than ``parts`` (the number of splits made from one file),
+    each with its count, sorted by label.
+
+    Such a label cannot be in every split; ``targets`` holds one label per example, or a list
+    of labels (multi-label), where every label of the list counts.
+    """
+    counts = Counter(
+        label for target in targets for label in (target if isinstance(target, list) else [target])
+    )
+    return {label: count for label, count in sorted(counts.items()) if count < parts}
 
 
 def _normalise(text: str) -> str:

@@ -71,6 +71,19 @@ def metric_value(value: Any) -> str:
     return "n/a" if value is None else format_value(value)
 
 
+def markdown_text(value: Any) -> str:
+    """A value made safe inside a Markdown table cell or line (see :func:`format_value`)."""
+    text = format_value(value).replace("\\", "\\\\").replace("|", "\\|")
+    return text.replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+
+
+def markdown_table(header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """The lines of a Markdown table, every cell made safe with :func:`markdown_text`."""
+    lines = ["| " + " | ".join(markdown_text(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(markdown_text(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
 def metric_name(key: str) -> str:
     """Readable name of a metrics key, e.g. ``ndcg@10`` -> ``NDCG@10``; unknown keys unchanged."""
     if key.startswith("ndcg@"):

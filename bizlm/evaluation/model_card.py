@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from bizlm.evaluation.baseline_view import baseline_markdown
 from bizlm.evaluation.metric_tables import (
     entity_types,
-    format_value,
     metric_name,
     metric_value,
     per_item_tables,
     scalar_metrics,
     threshold_rows,
 )
+from bizlm.evaluation.metric_tables import markdown_table as _table
+from bizlm.evaluation.metric_tables import markdown_text as _md
 
 
 class _Kind(NamedTuple):
@@ -77,21 +79,9 @@ _DETAIL_ROWS = (
 _ENGLISH = {"en", "eng", "english"}
 
 
-def _md(value: Any) -> str:
-    """Make a value safe inside a Markdown table cell or line."""
-    text = format_value(value).replace("\\", "\\\\").replace("|", "\\|")
-    return text.replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
-
-
 def _code(value: Any) -> str:
     """Make a value safe inside an inline code span."""
     return str(value).replace("`", "'").replace("\n", " ")
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
-    return lines
 
 
 def _first(summary: Mapping[str, Any], keys: Sequence[str]) -> Any:
@@ -262,6 +252,9 @@ def render_model_card(
     metrics: dict[str, Any] | None,
     data: dict[str, Any],
     intended_use: str | None = None,
+    baseline: dict[str, Any] | None = None,
+    majority: dict[str, Any] | None = None,
+    verdict: dict[str, Any] | None = None,
 ) -> str:
     """Render a Markdown model card with Hugging Face front matter, for any task.
 
@@ -275,7 +268,9 @@ def render_model_card(
     ``licence``, ``rows_skipped`` (int, or split->int) and ``language`` (code or list of
     codes). ``metrics`` is the output of a metric function of
     :mod:`bizlm.evaluation` (every scalar is listed, with per-class or per-type scores and
-    thresholds when present), or ``None`` when the model was not evaluated.
+    thresholds when present), or ``None`` when the model was not evaluated. ``baseline``,
+    ``majority`` and ``verdict`` (see :mod:`bizlm.evaluation.verdict`) add a "Baseline"
+    subsection to the evaluation.
     """
     kind = _task_kind(summary, metrics)
     if kind == "tag" and not labels:
@@ -288,7 +283,7 @@ def render_model_card(
         [front_matter + f"# {_md(name)}", "", f"A {_KINDS[kind].noun} fine-tuned with bizlm."],
         _model_details(summary, labels),
         _training_data(data, labels),
-        _evaluation(metrics, labels),
+        _evaluation(metrics, labels) + baseline_markdown(metrics, baseline, majority, verdict),
         _intended_use(intended_use, kind, labels),
         _limitations(data, kind, labels, metrics),
         _how_to_use(kind),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bizlm.atomic import atomic_write_text
+from bizlm.evaluation.baseline_view import baseline_html
 from bizlm.evaluation.metric_tables import (
     format_value,
     headline_keys,
@@ -38,6 +39,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .headline .value { font-size: 1.6em; font-weight: bold; }
 img { max-width: 100%; }
 .note { color: #666; font-style: italic; }
+.verdict { font-size: 1.15em; padding: 0.6em 1em; border-left: 5px solid #2e7d32;
+  background: #edf7ee; }
+.verdict.fail { border-color: #c62828; background: #fdecea; }
 """
 
 
@@ -243,6 +247,9 @@ def render_report(
     history: Sequence[dict[str, Any]],
     summary: dict[str, Any],
     extra_sections: Sequence[str] = (),
+    baseline: dict[str, Any] | None = None,
+    majority: dict[str, Any] | None = None,
+    verdict: dict[str, Any] | None = None,
 ) -> str:
     """Render a self-contained HTML evaluation report for any task.
 
@@ -255,10 +262,13 @@ def render_report(
     ``val_<metric>``); ``summary`` is shown as a key/value table. Pictures are embedded as
     base64 PNG data URIs, and every user-supplied string is HTML-escaped.
     ``extra_sections`` are ready HTML fragments appended at the end (already escaped).
+    ``baseline``, ``majority`` and ``verdict`` (see :mod:`bizlm.evaluation.verdict`) add a
+    "Baseline" section after the summary: the verdict, highlighted, and the comparison.
     """
     body = "\n".join(
         [
             f"<h2>Summary</h2>\n{_summary_table(summary)}",
+            *baseline_html(metrics, baseline, majority, verdict),
             f"<h2>Headline metrics</h2>\n{_headline(metrics)}",
             *_per_item_sections(metrics, labels),
             *_figure_sections(metrics, labels, history),

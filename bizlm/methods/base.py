@@ -11,7 +11,7 @@ import torch
 from transformers import PreTrainedModel
 
 from bizlm.errors import RecipeError
-from bizlm.method_config import MethodConfig
+from bizlm.method_config import MethodConfig, TrainDefaults
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class AdaptationMethod:
     mergeable: ClassVar[bool] = True
     needs_training_data: ClassVar[bool] = True
     trains_in_loop: ClassVar[bool] = True  # False: the method builds its model (see ``build``)
+    #: the train settings (learning rate, ...) used where the recipe leaves them out
+    train_defaults: ClassVar[TrainDefaults] = TrainDefaults(learning_rate=5e-5)
 
     def __init__(self, config: MethodConfig) -> None:
         self.config = config

@@ -15,6 +15,7 @@ from safetensors.torch import load_file, save_file
 from transformers import PreTrainedModel
 
 from bizlm.errors import RecipeError
+from bizlm.method_config import TrainDefaults
 from bizlm.methods.base import AdaptationMethod, MethodConfig, TrainingPlan, register_method
 from bizlm.methods.selection import freeze_except, is_head_parameter
 
@@ -84,6 +85,9 @@ class BottleneckAdapters(AdaptationMethod):
     """Residual bottleneck MLPs after the attention and/or feed-forward output projections."""
 
     name = "adapter"
+    train_defaults = TrainDefaults(
+        learning_rate=1e-3, basis="bottleneck adapters (Houlsby et al., 2019): 1e-4 to 1e-3"
+    )
     config_class = BottleneckConfig
     supported_tasks = ("classify", "tag", "score")
     mergeable = False

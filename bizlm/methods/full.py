@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bizlm.method_config import TrainDefaults
 from bizlm.methods.base import AdaptationMethod, register_method
 
 
@@ -10,4 +11,5 @@ class FullFineTuning(AdaptationMethod):
     """Train all weights; the exported model is the trained model itself."""
 
     name = "full"
+    train_defaults = TrainDefaults(learning_rate=5e-5, basis="measured: bench/defaults_sweep.py")
     supported_tasks = ("classify", "tag", "score")

@@ -9,6 +9,7 @@ from peft import AdaLoraConfig, LoraConfig, PeftModel
 from pydantic import Field
 from transformers import PreTrainedModel
 
+from bizlm.method_config import TrainDefaults
 from bizlm.methods.base import TrainingPlan, register_method
 from bizlm.methods.peft_method import PeftMethod, PeftMethodConfig
 
@@ -29,6 +30,7 @@ class Lora(PeftMethod):
     """Low-rank updates on chosen linear layers (Hu et al., 2021); merged for export."""
 
     name = "lora"
+    train_defaults = TrainDefaults(learning_rate=1e-3, basis="measured: bench/defaults_sweep.py")
     config_class = LoraMethodConfig
     peft_config_class = LoraConfig
 
@@ -61,6 +63,7 @@ class AdaLora(PeftMethod):
     """LoRA whose ranks are reallocated during training by importance (Zhang et al., 2023)."""
 
     name = "adalora"
+    train_defaults = TrainDefaults(learning_rate=1e-3, basis="as lora (same update form)")
     config_class = AdaLoraMethodConfig
     peft_config_class = AdaLoraConfig
 

@@ -9,6 +9,7 @@ from pydantic import Field
 from transformers import PreTrainedModel
 
 from bizlm.errors import RecipeError
+from bizlm.method_config import TrainDefaults
 from bizlm.methods.base import AdaptationMethod, MethodConfig, TrainingPlan, register_method
 from bizlm.methods.selection import encoder_layer_prefixes, freeze_except, is_head_parameter
 
@@ -18,6 +19,9 @@ class HeadOnly(AdaptationMethod):
     """Frozen encoder, trained head: the cheapest baseline."""
 
     name = "head"
+    train_defaults = TrainDefaults(
+        learning_rate=1e-2, basis="a linear head on frozen features: a linear model's rate"
+    )
     supported_tasks = ("classify", "tag", "score")
 
     def prepare(self, model: PreTrainedModel, plan: TrainingPlan) -> torch.nn.Module:
@@ -31,6 +35,9 @@ class BitFit(AdaptationMethod):
     """Train the bias terms of the backbone (Ben Zaken et al., 2022) and the head."""
 
     name = "bitfit"
+    train_defaults = TrainDefaults(
+        learning_rate=1e-3, basis="BitFit paper (Ben Zaken et al., 2022): 1e-4 to 1e-3"
+    )
     supported_tasks = ("classify", "tag", "score")
 
     def prepare(self, model: PreTrainedModel, plan: TrainingPlan) -> torch.nn.Module:
@@ -51,6 +58,9 @@ class FreezeLower(AdaptationMethod):
     """Train the head and the top ``layers`` transformer layers; freeze the rest."""
 
     name = "freeze"
+    train_defaults = TrainDefaults(
+        learning_rate=1e-4, head_learning_rate=1e-3, basis="between full fine-tuning and head"
+    )
     config_class = FreezeConfig
     supported_tasks = ("classify", "tag", "score")
 

@@ -8,6 +8,7 @@ from peft import PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig
 from pydantic import Field
 from transformers import PreTrainedModel
 
+from bizlm.method_config import TrainDefaults
 from bizlm.methods.base import TrainingPlan, register_method
 from bizlm.methods.peft_method import PeftMethod, PeftMethodConfig
 
@@ -42,6 +43,9 @@ class Prefix(VirtualTokenMethod):
     """Trained key/value prefixes in every attention layer (Li & Liang, 2021)."""
 
     name = "prefix"
+    train_defaults = TrainDefaults(
+        learning_rate=1e-2, basis="P-tuning v2 (Liu et al., 2022): 5e-3 to 1e-2 for prompts"
+    )
     config_class = PrefixConfig
     peft_config_class = PrefixTuningConfig
 
@@ -57,6 +61,9 @@ class Prompt(VirtualTokenMethod):
     """Trained input embeddings prepended to the text (Lester et al., 2021)."""
 
     name = "prompt"
+    train_defaults = TrainDefaults(
+        learning_rate=1e-2, basis="P-tuning v2 (Liu et al., 2022): 5e-3 to 1e-2 for prompts"
+    )
     config_class = PromptConfig
     peft_config_class = PromptTuningConfig
 
@@ -73,6 +80,9 @@ class Ptuning(VirtualTokenMethod):
     """Virtual tokens produced by a small trained prompt encoder (Liu et al., 2021)."""
 
     name = "ptuning"
+    train_defaults = TrainDefaults(
+        learning_rate=1e-2, basis="P-tuning v2 (Liu et al., 2022): 5e-3 to 1e-2 for prompts"
+    )
     config_class = PtuningConfig
     peft_config_class = PromptEncoderConfig
 

@@ -8,6 +8,7 @@ from peft import IA3Config, LoHaConfig, LoKrConfig, VeraConfig
 from pydantic import Field
 from transformers import PreTrainedModel
 
+from bizlm.method_config import TrainDefaults
 from bizlm.methods.base import TrainingPlan, register_method
 from bizlm.methods.peft_method import PeftMethod, PeftMethodConfig
 
@@ -26,6 +27,9 @@ class Ia3(PeftMethod):
     """Learned scaling vectors on keys, values and feed-forward activations (Liu et al., 2022)."""
 
     name = "ia3"
+    train_defaults = TrainDefaults(
+        learning_rate=3e-3, basis="IA3 paper (Liu et al., 2022) trains its scaling vectors at 3e-3"
+    )
     config_class = Ia3Config
     peft_config_class = IA3Config
 
@@ -52,6 +56,9 @@ class Vera(PeftMethod):
     """Shared frozen random projections with trained scaling vectors (Kopiczko et al., 2024)."""
 
     name = "vera"
+    train_defaults = TrainDefaults(
+        learning_rate=4e-3, basis="VeRA paper (Kopiczko et al., 2024) uses 4e-3 and up for GLUE"
+    )
     config_class = VeraMethodConfig
     peft_config_class = VeraConfig
 
@@ -75,6 +82,9 @@ class Loha(PeftMethod):
     """Low-rank Hadamard product updates (Hyeon-Woo et al., 2022)."""
 
     name = "loha"
+    train_defaults = TrainDefaults(
+        learning_rate=1e-3, basis="as lora (low-rank update of the same layers)"
+    )
     config_class = LohaMethodConfig
     peft_config_class = LoHaConfig
 
@@ -98,6 +108,9 @@ class Lokr(PeftMethod):
     """Low-rank Kronecker product updates (Yeh et al., 2024)."""
 
     name = "lokr"
+    train_defaults = TrainDefaults(
+        learning_rate=1e-3, basis="as lora (low-rank update of the same layers)"
+    )
     config_class = LokrMethodConfig
     peft_config_class = LoKrConfig
 

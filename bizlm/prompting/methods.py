@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from bizlm.errors import RecipeError
+from bizlm.method_config import TrainDefaults
 from bizlm.methods.base import AdaptationMethod, BuiltModel, register_method
 from bizlm.prompting.config import FewShotConfig, PetConfig, ZeroShotConfig
 
@@ -58,6 +59,7 @@ class ZeroShot(_BuildsOwnModel):
     """Labels from their descriptions alone (embedding similarity or a generative LM)."""
 
     name = "zeroshot"
+    train_defaults = TrainDefaults(learning_rate=5e-5, basis="unused: nothing is trained")
     config_class = ZeroShotConfig
     needs_training_data = False
 
@@ -107,6 +109,9 @@ class FewShot(_BuildsOwnModel):
     """Contrastive tuning of the sentence encoder on a few examples, then a linear head."""
 
     name = "fewshot"
+    train_defaults = TrainDefaults(
+        learning_rate=5e-5, basis="the few-shot benchmark's setting (bench/fewshot.py)"
+    )
     config_class = FewShotConfig
 
     def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
@@ -139,6 +144,9 @@ class Pet(_BuildsOwnModel):
     """The generative LM, LoRA-tuned to answer with the verbalisers (pattern-exploiting)."""
 
     name = "pet"
+    train_defaults = TrainDefaults(
+        learning_rate=5e-5, basis="unchanged from the single train default"
+    )
     config_class = PetConfig
 
     def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:

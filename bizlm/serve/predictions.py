@@ -14,7 +14,7 @@ def build_predictions(
     predictions = []
     for position, row in enumerate(result.probabilities):
         order = row.argsort()[::-1]
-        best = int(order[0])
+        best = int(result.chosen[position])
         prediction = Prediction(label=labels[best], score=float(row[best]))
         if return_probabilities:
             prediction.probabilities = {

@@ -79,6 +79,8 @@ class JobResult:
     labels: list[str]
     probabilities: np.ndarray
     explanations: list[dict[str, Any]] | None
+    #: the index of each text's predicted label (``Predictor.choose``)
+    chosen: np.ndarray
 
 
 class ServedModel:
@@ -142,9 +144,11 @@ class ServedModel:
         predictor = loaded.predictor
         texts = [text for job in jobs for text in job.texts]
         probabilities = predictor.predict_proba(texts, batch_size=FORWARD_BATCH)
+        chosen = predictor.choose(probabilities)
         results, start = [], 0
         for job in jobs:
             rows = probabilities[start : start + len(job.texts)]
+            picks = chosen[start : start + len(job.texts)]
             start += len(job.texts)
             explanations = None
             if job.explain is not None:
@@ -152,7 +156,7 @@ class ServedModel:
                     explain(predictor, text, job.explain, steps=self.settings.explain_steps)
                     for text in job.texts
                 ]
-            results.append(JobResult(loaded.version, predictor.labels, rows, explanations))
+            results.append(JobResult(loaded.version, predictor.labels, rows, explanations, picks))
         return results
 
 

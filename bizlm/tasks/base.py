@@ -17,7 +17,8 @@ import torch
 
 from bizlm.data.splits import stratified_split
 from bizlm.errors import BizlmError, RecipeError
-from bizlm.inference import count_truncated
+from bizlm.long_text import applied_mode
+from bizlm.long_text import length_note as long_text_note
 from bizlm.training.batching import Features
 
 if TYPE_CHECKING:
@@ -74,6 +75,12 @@ class Task(ABC):
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config
+
+    @property
+    def long_inputs(self) -> str:
+        """How texts longer than ``train.max_length`` are read: ``task.long_inputs`` with
+        ``auto`` resolved for the task type (see ``bizlm.long_text``)."""
+        return applied_mode(self.config.type, self.config.long_inputs)
 
     @property
     @abstractmethod
@@ -136,15 +143,10 @@ class Task(ABC):
         """A function scoring a model on validation examples: loss plus the task's metrics."""
 
     def length_note(self, tokenizer: Any, examples: Examples, max_length: int) -> str | None:
-        """A sentence about inputs longer than ``max_length`` (cut or windowed), or None."""
+        """A sentence about inputs longer than ``max_length`` (how many, and whether they are
+        cut, kept by their head and tail, or windowed), or None."""
         pairs = examples.column("text_pair")
-        cut = count_truncated(tokenizer, examples.texts, max_length, pairs)
-        if not cut:
-            return None
-        return (
-            f"{cut} of {len(examples)} texts are longer than train.max_length={max_length} "
-            "tokens and are cut to it; raise train.max_length to keep more of them."
-        )
+        return long_text_note(tokenizer, examples.texts, max_length, pairs, self.long_inputs)
 
     def split(self, examples: Examples, fractions: dict[str, float], seed: int) -> SplitIndices:
         """Seeded split of one file into named parts (stratified on :meth:`strata`)."""

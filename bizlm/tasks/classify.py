@@ -11,15 +11,16 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from bizlm.data.splits import unseen_labels
+from bizlm.decision import choose, decided_metrics, threshold_of, tune_threshold
 from bizlm.errors import DataError
-from bizlm.evaluation.metrics import classification_metrics
 from bizlm.evaluation.task_metrics import multilabel_metrics, tune_thresholds
-from bizlm.inference import batched_logits, sigmoid, tokenize
+from bizlm.inference import batched_logits, sigmoid
+from bizlm.long_text import MAX_TRAINING_WINDOWS, Encoded, encode_texts, window_logits
 from bizlm.predictor import MultiLabelPredictor, Predictor
 from bizlm.tasks.base import Evaluator, Examples, LossFunction, Task, register_task
 from bizlm.tasks.rows import read_rows
 from bizlm.training.batching import Features
-from bizlm.training.loop import classification_evaluator
+from bizlm.training.loop import classification_scores
 
 
 class _TextClassification(Task):
@@ -31,8 +32,18 @@ class _TextClassification(Task):
         """Rows with a text and a label (and a ``text_pair`` when the task names one)."""
         return read_rows(path, encoding, self.config, summary)[1]
 
-    def _tokenize(self, tokenizer: Any, examples: Examples, max_length: int) -> list[Features]:
-        return tokenize(tokenizer, examples.texts, max_length, examples.column("text_pair"))
+    def _encode(
+        self, tokenizer: Any, examples: Examples, max_length: int, training: bool
+    ) -> Encoded:
+        """Model inputs as ``task.long_inputs`` says; training caps the windows per text."""
+        return encode_texts(
+            tokenizer,
+            examples.texts,
+            max_length,
+            examples.column("text_pair"),
+            self.long_inputs,
+            MAX_TRAINING_WINDOWS if training else None,
+        )
 
     def check_labels(self, examples: Examples, labels: list[str], where: str, known: str) -> None:
         """Refuse a label outside ``labels``, naming its line."""
@@ -92,20 +103,27 @@ class ClassifyTask(_TextClassification):
     def features(
         self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int
     ) -> list[Features]:
-        """Token ids plus the label's index."""
+        """Token ids plus the label's index (each window of a long text carries its label)."""
         index = {label: i for i, label in enumerate(labels)}
-        features = self._tokenize(tokenizer, examples, max_length)
-        for feature, target in zip(features, examples.targets, strict=True):
-            feature["labels"] = index[str(target)]
-        return features
+        encoded = self._encode(tokenizer, examples, max_length, training=True)
+        for feature, owner in zip(encoded.features, encoded.owners, strict=True):
+            feature["labels"] = index[str(examples.targets[owner])]
+        return encoded.features
 
     def evaluator(
         self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int, batch: int
     ) -> Evaluator:
-        """Loss, accuracy and macro-F1 on validation."""
-        features = self.features(tokenizer, examples, labels, max_length)
-        gold = [f["labels"] for f in features]
-        return classification_evaluator(features, gold, int(tokenizer.pad_token_id or 0), batch)
+        """Loss, accuracy and macro-F1 on validation (per text: windows are averaged)."""
+        encoded = self._encode(tokenizer, examples, max_length, training=False)
+        index = {label: i for i, label in enumerate(labels)}
+        gold = [index[str(target)] for target in examples.targets]
+        pad_id = int(tokenizer.pad_token_id or 0)
+
+        def evaluate(model: torch.nn.Module) -> dict[str, float]:
+            logits = batched_logits(model, encoded.features, pad_id, batch)
+            return classification_scores(window_logits(logits, encoded.owners, len(gold)), gold)
+
+        return evaluate
 
     def loss_function(self) -> LossFunction | None:
         """Cross-entropy, also for a head of one declared label (where transformers' own loss
@@ -118,11 +136,27 @@ class ClassifyTask(_TextClassification):
         """Label with probabilities."""
         return Predictor
 
+    def calibrate(
+        self, predictor: Predictor, validation: Examples, train: Examples | None
+    ) -> dict[str, Any]:
+        """For two labels, the threshold on the second label's probability that maximises
+        validation macro-F1, kept when it beats the most probable label (``bizlm.decision``)."""
+        if len(predictor.labels) != 2:
+            return {}
+        probabilities = predictor.predict_proba(
+            validation.texts, pairs=validation.column("text_pair")
+        )
+        gold = [predictor.labels.index(str(t)) for t in validation.targets]
+        return {"decision_threshold": tune_threshold(gold, probabilities, predictor.labels)}
+
     def score(self, predictor: Predictor, examples: Examples) -> dict[str, Any]:
-        """Accuracy, F1s, per-class scores, confusion matrix and calibration."""
+        """Accuracy, F1s, per-class scores, confusion matrix and calibration, of the labels
+        the predictor chooses (its decision threshold, when it keeps one)."""
         probabilities = predictor.predict_proba(examples.texts, pairs=examples.column("text_pair"))
         gold = [predictor.labels.index(str(t)) for t in examples.targets]
-        return classification_metrics(gold, probabilities, predictor.labels)
+        threshold = threshold_of(getattr(predictor, "info", None), predictor.labels)
+        predicted = choose(probabilities, threshold)
+        return decided_metrics(gold, probabilities, predictor.labels, predicted)
 
 
 @register_task("classify/multi_label")
@@ -168,10 +202,10 @@ class MultiLabelTask(_TextClassification):
         self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int
     ) -> list[Features]:
         """Token ids plus a 0/1 vector over the labels."""
-        features = self._tokenize(tokenizer, examples, max_length)
-        for feature, targets in zip(features, examples.targets, strict=True):
-            feature["labels"] = [float(label in targets) for label in labels]
-        return features
+        encoded = self._encode(tokenizer, examples, max_length, training=True)
+        for feature, owner in zip(encoded.features, encoded.owners, strict=True):
+            feature["labels"] = [float(label in examples.targets[owner]) for label in labels]
+        return encoded.features
 
     def evaluator(
         self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int, batch: int

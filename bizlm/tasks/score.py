@@ -19,7 +19,8 @@ from transformers import AutoModelForSequenceClassification
 from bizlm.data.splits import stratified_split
 from bizlm.errors import DataError
 from bizlm.evaluation.task_metrics import ranking_metrics, regression_metrics
-from bizlm.inference import batched_logits, tokenize
+from bizlm.inference import batched_logits
+from bizlm.long_text import encode_texts
 from bizlm.predictor import Predictor, ScorePredictor
 from bizlm.tasks.base import (
     Evaluator,
@@ -105,11 +106,13 @@ class ScoreTask(Task):
     def features(
         self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int
     ) -> list[Features]:
-        """Token ids of the text (and pair) plus the target."""
-        features = tokenize(tokenizer, examples.texts, max_length, examples.column("text_pair"))
-        for feature, target in zip(features, examples.targets, strict=True):
-            feature["labels"] = float(target)
-        return features
+        """Token ids of the text (and pair), long ones fitted by ``task.long_inputs`` (truncate
+        or head_tail), plus the target."""
+        pairs = examples.column("text_pair")
+        encoded = encode_texts(tokenizer, examples.texts, max_length, pairs, self.long_inputs)
+        for feature, owner in zip(encoded.features, encoded.owners, strict=True):
+            feature["labels"] = float(examples.targets[owner])
+        return encoded.features
 
     def loss_function(self) -> LossFunction | None:
         """Huber loss when the recipe asks for it; otherwise the model's own MSE."""

@@ -69,7 +69,9 @@ def write_documents(
     extra_sections: Sequence[str] = (),
 ) -> None:
     """Write the bundle's report.html and MODEL_CARD.md into ``staging`` (``extra_sections``:
-    HTML fragments added to the report)."""
+    HTML fragments added to the report). Both show the model beside its baseline and the
+    majority class, with the verdict, when ``info`` carries them (``metrics.baseline``,
+    ``metrics.majority``, ``verdict``)."""
     training = info["training"]
     recipe = info["recipe"]
     summary = {
@@ -83,6 +85,11 @@ def write_documents(
         "evaluated on": info["metrics"]["evaluated_on"],
         "interrupted": training["interrupted"],
     }
+    comparison = {
+        "baseline": info["metrics"].get("baseline"),
+        "majority": info["metrics"].get("majority"),
+        "verdict": info.get("verdict"),
+    }
     write_report(
         staging / "report.html",
         title=f"bizlm report: {name}",
@@ -91,6 +98,7 @@ def write_documents(
         history=training["history"],
         summary=summary,
         extra_sections=extra_sections,
+        **comparison,
     )
     card_summary = {
         "backbone": f"{recipe['model']} ({info['backbone']['location']})",
@@ -106,5 +114,6 @@ def write_documents(
         labels=data.labels,
         metrics=info["metrics"],
         data=_card_data(data.summary),
+        **comparison,
     )
     (staging / "MODEL_CARD.md").write_text(card, encoding="utf-8")

@@ -1,6 +1,7 @@
 """The recipe's ``regularise:`` section: switches against overfitting small or noisy data.
 
-Every switch is off by default. :func:`check_regularise` refuses a switch that does not apply to
+Every switch is off by default, but class weighting, which follows the training split's label
+balance (``auto``). :func:`check_regularise` refuses a switch that does not apply to
 the recipe's task, naming both.
 """
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class RegulariseConfig(BaseModel):
-    """Regularisation and robustness switches; each is off by default."""
+    """Regularisation and robustness switches; off by default (class weights: auto)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -41,10 +42,12 @@ class RegulariseConfig(BaseModel):
         "word embeddings by epsilon along their normalised gradient, add the gradients of a "
         "second pass, then restore them.",
     )
-    class_weights: Literal["none", "balanced"] = Field(
-        "none",
+    class_weights: Literal["auto", "none", "balanced"] = Field(
+        "auto",
         description="classify (single-label): weight each class in the cross-entropy "
-        "inversely to its frequency in the training split (balanced).",
+        "inversely to its frequency in the training split (balanced); auto: balanced when the "
+        "smallest label has under half of an even share of the training split, else none. "
+        "The choice is written into the bundle's recipe.",
     )
     augment: int = Field(
         0,
@@ -89,7 +92,7 @@ def check_regularise(config: RegulariseConfig, task: TaskConfig) -> None:
     variant = f"{task.type}/multi_label" if task.multi_label else task.type
     for switch, (tasks, off) in _APPLIES_TO.items():
         value = getattr(config, switch)
-        if value == off or variant in tasks:
+        if value in (off, "auto") or variant in tasks:
             continue
         able = ", ".join(_NAMES[name] for name in tasks)
         raise RecipeError(

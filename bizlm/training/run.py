@@ -35,8 +35,10 @@ from bizlm.tasks import Task, build_task
 from bizlm.tasks.rows import warn
 from bizlm.training import distributed
 from bizlm.training.checkpoints import open_checkpoints
+from bizlm.training.comparison import compare_with_baselines, majority_for
 from bizlm.training.documents import headline_metrics, training_record, write_documents
 from bizlm.training.ensemble import check_ensemble, train_ensemble
+from bizlm.training.learning_check import LearningWatch, resolve_class_weights
 from bizlm.training.loop import LoopHooks, LoopResult, chosen_metric, train_loop
 from bizlm.training.progress import Reporter
 from bizlm.training.regularise import build_regularisation
@@ -55,6 +57,12 @@ class TrainResult:
     def interrupted(self) -> bool:
         """True when the user stopped training early (the best weights so far were saved)."""
         return bool(self.info["training"]["interrupted"])
+
+    @property
+    def verdict(self) -> dict[str, Any] | None:
+        """How the model compares with the baseline and the majority class (None: no
+        comparison, as for tag tasks); ``verdict["passed"]`` is the min-margin gate."""
+        return self.info.get("verdict")
 
 
 def _load_backbone(reference: str, task: Task, labels: list[str]):
@@ -139,6 +147,16 @@ def train(
     check_task(type(method), recipe.task.type)
     with distributed.main_process_first():  # one process fills the caches, the others read
         data = prepare_data(recipe, task)
+    class_weights = resolve_class_weights(recipe, data.summary)
+    if class_weights is not None:
+        data.summary["class_weights"] = class_weights
+        if class_weights["applied"] == "balanced":
+            reporter.note(
+                f"label '{class_weights['smallest_label']}' is "
+                f"{class_weights['smallest_share']:.1%} of the training split: classes are "
+                "weighted (regularise.class_weights: balanced)"
+            )
+    majority = majority_for(recipe, data)
     if not method.trains_in_loop:
         if resume or distributed.process_state().num_processes > 1:
             raise RecipeError(
@@ -146,7 +164,9 @@ def train(
                 "checkpoints to resume and trains in one process.",
                 hint="Run `bizlm train RECIPE` without --resume and --processes.",
             )
-        return _train_own_model(recipe, task, method, data, output, reporter, observers)
+        return _train_own_model(
+            recipe, task, method, data, output, reporter, observers, majority
+        )
     checkpointer = open_checkpoints(recipe, output, data.summary, resume)
     if checkpointer.source is not None:
         reporter.note(f"resuming from {checkpointer.source}")
@@ -180,12 +200,19 @@ def train(
         regularise, recipe.task, task.loss_function(), data.splits["train"], data.labels
     )
     tracker = open_tracker(recipe.resolved(), recipe.track, output, observers)
+    floor = (majority or {}).get("validation", {}).get(task.primary_metric)
+    watch = LearningWatch(task.primary_metric, floor, recipe, data.summary, reporter)
+
+    def on_log(record: dict[str, Any]) -> None:
+        tracker.on_log(record)
+        watch(record)
+
     hooks = LoopHooks(
         loss_function=regularisation.loss_function,
         on_optimizer_step=method.on_optimizer_step,
         label_padding=task.label_padding,
         adversary=regularisation.adversary,
-        on_log=tracker.on_log,
+        on_log=on_log,
     )
     pad_id = int(tokenizer.pad_token_id)
     loop = train_loop(
@@ -214,6 +241,7 @@ def train(
         loop,
         output,
         (trainable_params, total_params),
+        majority=majority,
     )
     distributed.wait_for_everyone()  # now the other processes may read it
     tracker.finish(output, info)
@@ -228,6 +256,7 @@ def _train_own_model(
     output: Path,
     reporter: Reporter,
     observers: Sequence[Observer],
+    majority: dict[str, Any] | None,
 ) -> TrainResult:
     """Train with a method that builds its model itself (zero-shot, few-shot)."""
     set_seed(recipe.train.seed)
@@ -248,6 +277,7 @@ def _train_own_model(
         output,
         params,
         built,
+        majority,
     )
     tracker.finish(output, info)
     return TrainResult(bundle=output, metrics=info["metrics"], info=info)
@@ -265,6 +295,7 @@ def _write_trained(
     output: Path,
     params: tuple[int, int],
     built: BuiltModel | None = None,
+    majority: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score the trained model on validation and test and write its bundle; return bizlm.json."""
     max_length = recipe.train.max_length
@@ -279,7 +310,11 @@ def _write_trained(
         settings = {"recipe": recipe.resolved(), **(built.info if built else {})}
         predictor = predictor_class(served, tokenizer, data.labels, max_length, settings)
         calibration, metrics = calibrate_and_score(task, predictor, data)
+        compared, verdict = compare_with_baselines(recipe, task, data, metrics, majority)
         info = _bundle_info(recipe, location, data, loop, metrics, *params)
+        info["metrics"].update(compared)
+        if verdict is not None:
+            info["verdict"] = verdict
         info["merged"] = method.mergeable
         info.update(built.info if built else {})
         if calibration:

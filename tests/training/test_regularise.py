@@ -239,13 +239,13 @@ def _raw(task: dict, regularise: dict) -> dict:
     return {"task": task, "data": {"train": "train.csv"}, "regularise": regularise}
 
 
-def test_every_switch_is_off_by_default() -> None:
+def test_every_switch_is_off_by_default_and_class_weights_follow_the_data() -> None:
     resolved = validate_recipe(_raw({}, {})).resolved()["regularise"]
     assert resolved == {
         "label_smoothing": 0.0,
         "rdrop_alpha": 0.0,
         "fgm_epsilon": 0.0,
-        "class_weights": "none",
+        "class_weights": "auto",  # settled per run from the label balance
         "augment": 0,
         "ensemble": 1,
         "augment_rate": 0.1,

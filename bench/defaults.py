@@ -1,0 +1,201 @@
+"""The default recipe on data it was never tuned on, against a TF-IDF baseline.
+
+For every catalog classification set: write its training split (a stratified sample of at
+most ``--train-rows`` rows), validation and test split to files, let ``bizlm init recipe``
+write the recipe from the training file alone, point it at the validation and test files,
+and train it with 3 seeds. Nothing else is set per set. The bundle holds the model's scores
+and the TF-IDF + logistic-regression baseline's, trained on the same rows and scored on the
+same test split; the margin is the model's test macro-F1 minus the baseline's, in points.
+
+Run: python bench/defaults.py [--sets a,b] [--seeds 1,2,3] [--work DIR]
+Writes bench/results/defaults.json; cells already there are kept (``--fresh`` drops them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe_machine  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "defaults.json"
+BIZLM = [str(Path(sys.executable).parent / "bizlm")]
+TARGETS = {"defaults_worst_margin_points": 0.0, "defaults_median_margin_points": 3.0}
+
+
+def classification_sets() -> list[str]:
+    """Every single-label classification set of the catalog."""
+    from bizlm.data.catalog import list_catalog
+
+    return [entry.name for entry in list_catalog() if entry.kind == "classify"]
+
+
+def write_split_files(name: str, folder: Path, train_rows: int) -> dict[str, Any]:
+    """The set's splits as JSONL files; the training split sampled to ``train_rows``."""
+    from bizlm.data.catalog import dataset_info, fetch
+    from bizlm.data.splits import stratified_split
+
+    source = fetch(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for split in ("train", "validation", "test"):
+        lines = (source / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+        if split == "train" and len(lines) > train_rows:
+            labels = [str(json.loads(line)["label"]) for line in lines]
+            share = train_rows / len(lines)
+            parts = stratified_split(labels, {"kept": share, "rest": 1 - share}, 13)
+            lines = [lines[i] for i in sorted(parts["kept"])]
+        (folder / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        counts[split] = len(lines)
+    info = dataset_info(name)
+    return {"counts": counts, "package": f"{info['package']}=={info['version']}"}
+
+
+def init_recipe(folder: Path) -> tuple[dict[str, Any], float, str]:
+    """Run ``bizlm init recipe`` on the training file; return the recipe, seconds, output."""
+    target = folder / "recipe.yaml"
+    target.unlink(missing_ok=True)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*BIZLM, "init", "recipe", "--data", "train.jsonl", "--output", "recipe.yaml"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"init failed in {folder}: {done.stderr[-2000:]}")
+    return yaml.safe_load(target.read_text(encoding="utf-8")), seconds, done.stdout
+
+
+def train_seed(folder: Path, recipe: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Train the initialised recipe (plus the fixed validation/test files) with one seed."""
+    recipe = json.loads(json.dumps(recipe))
+    recipe["data"].update(validation="validation.jsonl", test="test.jsonl")
+    recipe["output"] = f"seed-{seed}"
+    path = folder / f"recipe-seed-{seed}.yaml"
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*BIZLM, "train", path.name, "--set", f"train.seed={seed}", "--quiet", "--json"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"train failed in {folder}: {done.stderr[-3000:]}")
+    info = json.loads((folder / f"seed-{seed}" / "bizlm.json").read_text(encoding="utf-8"))
+    metrics, verdict = info["metrics"], info.get("verdict") or {}
+    baseline = metrics.get("baseline", {}).get("test", {})
+    resolved = info["recipe"]
+    return {
+        "seed": seed,
+        "model_macro_f1": metrics["macro_f1"],
+        "model_accuracy": metrics["accuracy"],
+        "baseline_macro_f1": baseline.get("macro_f1"),
+        "baseline_accuracy": baseline.get("accuracy"),
+        "majority_macro_f1": metrics.get("majority", {}).get("test", {}).get("macro_f1"),
+        "margin_points": verdict.get("margin_points"),
+        "verdict": verdict.get("message"),
+        "train_seconds": info["training"]["train_seconds"],
+        "baseline_seconds": metrics.get("baseline", {}).get("train_seconds"),
+        "train_command_seconds": round(seconds, 1),
+        "stopped_early": info["training"]["stopped_early"],
+        "warnings": info["data"].get("warnings", []),
+        "chosen": {
+            "model": resolved["model"],
+            "method": resolved["method"]["name"],
+            "learning_rate": resolved["train"]["learning_rate"],
+            "epochs": resolved["train"]["epochs"],
+            "max_length": resolved["train"]["max_length"],
+            "long_inputs": resolved["task"]["long_inputs"],
+            "class_weights": resolved["regularise"]["class_weights"],
+            "decision_threshold": info.get("calibration", {}).get("decision_threshold"),
+        },
+    }
+
+
+def summarise(sets: dict[str, Any]) -> dict[str, Any]:
+    """The headline keys: per set the mean margin over seeds, then worst and median."""
+    margins = {}
+    for name, entry in sets.items():
+        runs = [r["margin_points"] for r in entry["seeds"] if r["margin_points"] is not None]
+        if runs:
+            entry["mean_margin_points"] = round(statistics.mean(runs), 2)
+            entry["mean_model_macro_f1"] = statistics.mean(
+                r["model_macro_f1"] for r in entry["seeds"]
+            )
+            margins[name] = entry["mean_margin_points"]
+    if not margins:
+        return {}
+    return {
+        "defaults_sets": len(margins),
+        "defaults_sets_beating_baseline": sum(m > 0 for m in margins.values()),
+        "defaults_worst_margin_points": min(margins.values()),
+        "defaults_worst_set": min(margins, key=margins.__getitem__),
+        "defaults_median_margin_points": statistics.median(margins.values()),
+    }
+
+
+def main() -> None:
+    """Run every (set, seed) cell not yet in the results file, saving after each."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sets", default=None, help="comma-separated; default: all")
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--train-rows", type=int, default=2000)
+    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-defaults")
+    parser.add_argument("--fresh", action="store_true")
+    args = parser.parse_args()
+    saved = {} if args.fresh or not RESULTS.exists() else json.loads(RESULTS.read_text())
+    sets: dict[str, Any] = saved.get("sets", {})
+    names = args.sets.split(",") if args.sets else classification_sets()
+    for name in names:
+        folder = args.work / name
+        split_info = write_split_files(name, folder, args.train_rows)
+        recipe, init_seconds, init_output = init_recipe(folder)
+        entry = sets.setdefault(name, {"seeds": []})
+        entry.update(
+            split_info, init_seconds=round(init_seconds, 1), init_output=init_output, recipe=recipe
+        )
+        done = {run["seed"] for run in entry["seeds"]}
+        for seed in (int(s) for s in args.seeds.split(",")):
+            if seed in done:
+                continue
+            entry["seeds"].append(train_seed(folder, recipe, seed))
+            payload = {
+                "benchmark": "defaults",
+                "protocol": "bizlm init recipe on the training file, then bizlm train with the "
+                "catalog's fixed validation and test files; nothing set per set; training split "
+                f"sampled to at most {args.train_rows} rows (stratified, seed 13); the baseline "
+                "(TF-IDF + logistic regression) trains on the same rows; margin = model test "
+                "macro-F1 - baseline test macro-F1, in points, mean over seeds",
+                "machine": describe_machine(),
+                "targets": TARGETS,
+                **summarise(sets),
+                "sets": sets,
+            }
+            RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
+            run = entry["seeds"][-1]
+            print(
+                f"{name} seed {seed}: model {run['model_macro_f1']:.3f} baseline "
+                f"{run['baseline_macro_f1']} margin {run['margin_points']}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Every trained model is scored beside two simple predictors on the same splits:
+
+- a TF-IDF + linear baseline trained on the same training split (``evaluation.baseline``);
+- the majority-class predictor (the training mean for score), which a model that learned
+  nothing matches.
+
+The verdict says in plain words whether the model beat them, and whether the run passes the
+``evaluation.min_margin`` gate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bizlm.data.prepare import PreparedData
+from bizlm.evaluation.baseline import fit_baseline, majority_scores
+from bizlm.evaluation.verdict import verdict
+from bizlm.recipe import Recipe
+from bizlm.tasks import Task
+
+
+def majority_for(recipe: Recipe, data: PreparedData) -> dict[str, Any] | None:
+    """The majority-class predictor's scores on validation and test (None for tag)."""
+    return majority_scores(recipe.task.type, recipe.task.multi_label, data.splits, data.labels)
+
+
+def compare_with_baselines(
+    recipe: Recipe,
+    task: Task,
+    data: PreparedData,
+    metrics: dict[str, Any],
+    majority: dict[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(scores to add to the bundle's metrics, the verdict); nothing for tag or zero-shot runs.
+
+    ``metrics`` holds the model's scores per split; the added scores are ``baseline`` (when
+    ``evaluation.baseline`` is on) and ``majority``.
+    """
+    if majority is None or not metrics:
+        return {}, None
+    added: dict[str, Any] = {"majority": majority}
+    baseline = None
+    if recipe.evaluation.baseline:
+        baseline = fit_baseline(recipe.task.type, recipe.task.multi_label, data.splits, data.labels)
+        if baseline is not None:
+            added["baseline"] = baseline
+    judged = verdict(task.primary_metric, metrics, baseline, majority, recipe.evaluation.min_margin)
+    return added, judged
