@@ -62,22 +62,24 @@ def write_split_files(name: str, folder: Path, train_rows: int) -> dict[str, Any
     return {"counts": counts, "package": f"{info['package']}=={info['version']}"}
 
 
+def run_bizlm(folder: Path, *args: str) -> tuple[str, float]:
+    """Run one ``bizlm`` command in ``folder``; return what it printed and its seconds."""
+    started = time.perf_counter()
+    done = subprocess.run([*BIZLM, *args], cwd=folder, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"bizlm {args[0]} failed in {folder}: {done.stderr[-3000:]}")
+    return done.stdout, seconds
+
+
 def init_recipe(folder: Path) -> tuple[dict[str, Any], float, str]:
     """Run ``bizlm init recipe`` on the training file; return the recipe, seconds, output."""
     target = folder / "recipe.yaml"
     target.unlink(missing_ok=True)
-    started = time.perf_counter()
-    done = subprocess.run(
-        [*BIZLM, "init", "recipe", "--data", "train.jsonl", "--output", "recipe.yaml"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
+    printed, seconds = run_bizlm(
+        folder, "init", "recipe", "--data", "train.jsonl", "--output", target.name
     )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"init failed in {folder}: {done.stderr[-2000:]}")
-    return yaml.safe_load(target.read_text(encoding="utf-8")), seconds, done.stdout
+    return yaml.safe_load(target.read_text(encoding="utf-8")), seconds, printed
 
 
 def train_seed(folder: Path, recipe: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -87,17 +89,9 @@ def train_seed(folder: Path, recipe: dict[str, Any], seed: int) -> dict[str, Any
     recipe["output"] = f"seed-{seed}"
     path = folder / f"recipe-seed-{seed}.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
-    started = time.perf_counter()
-    done = subprocess.run(
-        [*BIZLM, "train", path.name, "--set", f"train.seed={seed}", "--quiet", "--json"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
+    _, seconds = run_bizlm(
+        folder, "train", path.name, "--set", f"train.seed={seed}", "--quiet", "--json"
     )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"train failed in {folder}: {done.stderr[-3000:]}")
     info = json.loads((folder / f"seed-{seed}" / "bizlm.json").read_text(encoding="utf-8"))
     metrics, verdict = info["metrics"], info.get("verdict") or {}
     baseline = metrics.get("baseline", {}).get("test", {})

@@ -16,16 +16,6 @@ from typing import Any
 import numpy as np
 
 MIN_GAIN = 0.005  # validation macro-F1 a threshold must add (0.5 points) to be kept
-# the scores that depend on the chosen labels (the others read the probabilities alone)
-DECISION_KEYS = (
-    "accuracy",
-    "macro_f1",
-    "weighted_f1",
-    "macro_precision",
-    "macro_recall",
-    "per_class",
-    "confusion_matrix",
-)
 
 
 @dataclass(frozen=True)
@@ -102,18 +92,3 @@ def tune_threshold(
         "tried": tried,
         "validation_macro_f1": {"argmax": argmax_f1, "tried": tried_f1},
     }
-
-
-def decided_metrics(
-    gold: Sequence[int], probabilities: np.ndarray, labels: Sequence[str], predicted: np.ndarray
-) -> dict[str, Any]:
-    """``classification_metrics`` of the ``predicted`` label indices: the scores of chosen
-    labels come from them, those of the probabilities alone (ECE, log loss, reliability) not."""
-    from bizlm.evaluation.metrics import classification_metrics  # sklearn: only when scoring
-
-    metrics = classification_metrics(gold, probabilities, labels)
-    if np.array_equal(predicted, np.asarray(probabilities).argmax(axis=1)):
-        return metrics
-    one_hot = np.eye(len(labels))[np.asarray(predicted)]
-    decided = classification_metrics(gold, one_hot, labels)
-    return {**metrics, **{key: decided[key] for key in DECISION_KEYS}}

@@ -55,7 +55,7 @@ def peak_rss_mb() -> float:
 def measure(bundle: Path, data: Path | None, latency_texts: int, repeats: int) -> dict[str, Any]:
     """Load time, batch-1 latency, batch-32 throughput, macro-F1, FLOP rate and peak RSS."""
     from bizlm.bundle import read_bundle_info
-    from bizlm.decision import decided_metrics
+    from bizlm.evaluation.metrics import classification_metrics
     from bizlm.long_text import encode_texts
     from bizlm.predictor import load
 
@@ -91,7 +91,7 @@ def measure(bundle: Path, data: Path | None, latency_texts: int, repeats: int) -
     )
     gold_ids = [predictor.labels.index(label) for label in gold]
     chosen = predictor.choose(probabilities)
-    metrics = decided_metrics(gold_ids, probabilities, predictor.labels, chosen)
+    metrics = classification_metrics(gold_ids, probabilities, predictor.labels, chosen)
     return {
         "runtime": info.get("runtime", "transformers"),
         "quantize": (info.get("compression") or {}).get("quantize", "none"),

@@ -24,8 +24,8 @@ from bizlm.compress.prune import (
 from bizlm.compress.runtimes import open_runtime
 from bizlm.compress.source import SourceModel, bundle_data, load_source, sample_rows
 from bizlm.data.prepare import PreparedData
-from bizlm.decision import decided_metrics
 from bizlm.errors import BizlmError
+from bizlm.evaluation.metrics import classification_metrics
 from bizlm.predictor import Predictor, load
 from bizlm.training.progress import Reporter
 
@@ -182,5 +182,5 @@ def _score(predictor: Predictor, data: PreparedData) -> dict[str, Any]:
     gold = [predictor.labels.index(str(label)) for label in rows.targets]
     probabilities = predictor.predict_proba(rows.texts)
     chosen = predictor.choose(probabilities)
-    metrics = decided_metrics(gold, probabilities, predictor.labels, chosen)
+    metrics = classification_metrics(gold, probabilities, predictor.labels, chosen)
     return {**metrics, "evaluated_on": split}

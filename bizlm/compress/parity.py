@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from bizlm.decision import decided_metrics
 from bizlm.errors import BizlmError
+from bizlm.evaluation.metrics import classification_metrics
 from bizlm.predictor import Predictor
 from bizlm.tasks import Examples
 
@@ -34,8 +34,8 @@ def measure_parity(
     before = source.predict_proba(rows.texts, batch_size)
     after = candidate.predict_proba(rows.texts, batch_size)
     chosen_before, chosen_after = source.choose(before), candidate.choose(after)
-    source_f1 = decided_metrics(gold, before, labels, chosen_before)["macro_f1"]
-    export_f1 = decided_metrics(gold, after, labels, chosen_after)["macro_f1"]
+    source_f1 = classification_metrics(gold, before, labels, chosen_before)["macro_f1"]
+    export_f1 = classification_metrics(gold, after, labels, chosen_after)["macro_f1"]
     difference = np.abs(before - after)
     drop = 100 * (source_f1 - export_f1)
     return {

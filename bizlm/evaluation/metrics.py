@@ -103,15 +103,19 @@ def _ece_from_bins(bins: list[dict[str, Any]]) -> float:
 
 
 def classification_metrics(
-    y_true: Sequence[int], probabilities: np.ndarray, labels: Sequence[str]
+    y_true: Sequence[int],
+    probabilities: np.ndarray,
+    labels: Sequence[str],
+    predicted: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """Score predicted class probabilities against true label ids.
 
-    ``probabilities`` is ``(n, len(labels))`` with rows summing to 1; the prediction is the
-    row's argmax. Macro averages run over *all* ``labels``, including ones absent from
-    ``y_true`` (they count as 0). The confusion matrix has true labels as rows and predicted
-    labels as columns, both in ``labels`` order. Besides the documented scores the result
-    carries ``reliability_bins`` (see :func:`reliability_bins`) for the report's diagram.
+    ``probabilities`` is ``(n, len(labels))`` with rows summing to 1; the prediction is
+    ``predicted`` (label ids chosen by a decision rule) or else the row's argmax. Macro averages
+    run over *all* ``labels``, including ones absent from ``y_true`` (they count as 0). The
+    confusion matrix has true labels as rows and predicted labels as columns, both in ``labels``
+    order. Besides the documented scores the result carries ``reliability_bins`` (see
+    :func:`reliability_bins`) for the report's diagram.
     """
     y, probs = _validate(y_true, probabilities)
     if probs.shape[1] != len(labels):
@@ -119,7 +123,7 @@ def classification_metrics(
             f"probabilities has {probs.shape[1]} columns but there are {len(labels)} labels"
         )
     ids = list(range(len(labels)))
-    y_pred = probs.argmax(axis=1)
+    y_pred = probs.argmax(axis=1) if predicted is None else np.asarray(predicted)
     precision, recall, f1, support = precision_recall_fscore_support(
         y, y_pred, labels=ids, zero_division=0
     )

@@ -11,8 +11,9 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from bizlm.data.splits import unseen_labels
-from bizlm.decision import choose, decided_metrics, threshold_of, tune_threshold
+from bizlm.decision import choose, threshold_of, tune_threshold
 from bizlm.errors import DataError
+from bizlm.evaluation.metrics import classification_metrics
 from bizlm.evaluation.task_metrics import multilabel_metrics, tune_thresholds
 from bizlm.inference import batched_logits, sigmoid
 from bizlm.long_text import MAX_TRAINING_WINDOWS, Encoded, encode_texts, window_logits
@@ -156,7 +157,7 @@ class ClassifyTask(_TextClassification):
         gold = [predictor.labels.index(str(t)) for t in examples.targets]
         threshold = threshold_of(getattr(predictor, "info", None), predictor.labels)
         predicted = choose(probabilities, threshold)
-        return decided_metrics(gold, probabilities, predictor.labels, predicted)
+        return classification_metrics(gold, probabilities, predictor.labels, predicted)
 
 
 @register_task("classify/multi_label")
