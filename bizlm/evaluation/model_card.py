@@ -156,6 +156,9 @@ def _training_data(data: Mapping[str, Any], labels: Sequence[str]) -> list[str]:
         lines += ["", "Examples per split:", "", *_table(("Split", "Examples"), counts.items())]
     if distribution := data.get("label_distribution"):
         lines += ["", "Label distribution:", "", *_label_distribution(distribution, labels)]
+    if notes := data.get("notes"):
+        lines += ["", "Notes from reading and checking the data:", ""]
+        lines += [f"- {_md(note)}" for note in notes]
     return lines
 
 
@@ -265,7 +268,8 @@ def render_model_card(
     tagger without them lists its evaluated entity types), or empty for a scoring model.
     ``data`` may hold ``catalog`` or ``source``, ``files`` (list, or split->path), ``counts``
     (split->rows), ``label_distribution`` (label->count, or split->label->count),
-    ``licence``, ``rows_skipped`` (int, or split->int) and ``language`` (code or list of
+    ``licence``, ``rows_skipped`` (int, or split->int), ``notes`` (warnings about the data,
+    such as texts cut at ``max_length``) and ``language`` (code or list of
     codes). ``metrics`` is the output of a metric function of
     :mod:`bizlm.evaluation` (every scalar is listed, with per-class or per-type scores and
     thresholds when present), or ``None`` when the model was not evaluated. ``baseline``,

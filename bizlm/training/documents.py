@@ -3,6 +3,7 @@ human-readable documents (report.html, MODEL_CARD.md)."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,17 @@ def _card_data(summary: dict[str, Any]) -> dict[str, Any]:
         "label_distribution": summary.get("label_distribution", {}),
         "licence": catalog.get("licence") if catalog else None,
         "rows_skipped": sum(sum(entry["skipped"].values()) for entry in files.values()),
+        "notes": summary.get("warnings", []),
     }
+
+
+def _notes_section(summary: dict[str, Any]) -> list[str]:
+    """The data warnings (texts cut at max_length, imbalance, ...) as a report section."""
+    notes = summary.get("warnings", [])
+    if not notes:
+        return []
+    items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
+    return [f"<h2>Data notes</h2>\n<ul>{items}</ul>"]
 
 
 def write_documents(
@@ -97,7 +108,7 @@ def write_documents(
         labels=data.labels,
         history=training["history"],
         summary=summary,
-        extra_sections=extra_sections,
+        extra_sections=[*_notes_section(data.summary), *extra_sections],
         **comparison,
     )
     card_summary = {

@@ -42,6 +42,11 @@ def test_a_model_that_learns_nothing_is_warned_and_said_so(tiny_recipe: dict) ->
     assert verdict["beats_baseline"] is False
     assert "did not beat the baseline" in verdict["message"]
     assert verdict["passed"] is False
+    bundle = Path(result.bundle)
+    report = (bundle / "report.html").read_text()
+    assert "<h2>Data notes</h2>" in report and "no better than always predicting" in report
+    card = (bundle / "MODEL_CARD.md").read_text()
+    assert "Notes from reading and checking the data" in card
 
 
 def test_baseline_off_leaves_only_the_majority_comparison(tiny_recipe: dict) -> None:
