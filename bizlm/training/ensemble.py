@@ -17,9 +17,10 @@ from bizlm.bundle import write_bundle
 from bizlm.data.prepare import prepare_data
 from bizlm.ensemble_model import EnsembleModel, averaging_for
 from bizlm.errors import RecipeError
+from bizlm.evaluation.verdict import verdict
 from bizlm.predictor import load
 from bizlm.recipe import Recipe
-from bizlm.tasks import build_task
+from bizlm.tasks import Task, build_task
 from bizlm.training import distributed
 from bizlm.training.documents import headline_metrics, write_documents
 from bizlm.training.progress import Reporter
@@ -77,8 +78,11 @@ def train_ensemble(
         info = dict(results[0].info)
         info.pop("format", None)
         info.pop("versions", None)
+        # the members settled class_weights: auto on the same training split
+        recipe.regularise.class_weights = results[0].info["recipe"]["regularise"]["class_weights"]
         info["recipe"] = recipe.resolved()
         info["metrics"] = headline_metrics(metrics)
+        _judge_against_member_baselines(info, results[0].info, task, metrics, recipe)
         info.pop("calibration", None)
         if calibration:
             info["calibration"] = calibration
@@ -100,6 +104,28 @@ def train_ensemble(
 
         write_bundle(output, info, write_contents)
     return info
+
+
+def _judge_against_member_baselines(
+    info: dict[str, Any],
+    member: dict[str, Any],
+    task: Task,
+    metrics: dict[str, Any],
+    recipe: Recipe,
+) -> None:
+    """Put the baseline and majority scores of the first member's run (same data, same
+    splits) beside the ensemble's, and judge the ensemble's own scores against them."""
+    compared = {k: member["metrics"][k] for k in ("baseline", "majority") if k in member["metrics"]}
+    info["metrics"].update(compared)
+    info.pop("verdict", None)
+    if "majority" in compared:
+        info["verdict"] = verdict(
+            task.primary_metric,
+            metrics,
+            compared.get("baseline"),
+            compared["majority"],
+            recipe.evaluation.min_margin,
+        )
 
 
 def headline_metrics_of(info: dict[str, Any]) -> dict[str, Any]:

@@ -96,6 +96,10 @@ def test_the_bundle_scores_are_the_ensembles(ensemble_bundle: Path) -> None:
     accuracy = np.mean([p == t for p, t in zip(predicted, test.targets, strict=True)])
     assert info["metrics"]["evaluated_on"] == "test"
     assert info["metrics"]["accuracy"] == pytest.approx(accuracy)
+    # judged against the baseline with the ensemble's own score, not a member's
+    assert info["verdict"]["model"] == info["metrics"]["macro_f1"]
+    assert info["verdict"]["baseline"] == info["metrics"]["baseline"]["test"]["macro_f1"]
+    assert info["recipe"]["regularise"]["class_weights"] in ("none", "balanced")
 
 
 def test_ensembles_refuse_resume_and_export(ensemble_bundle: Path, tiny_recipe: dict) -> None:
