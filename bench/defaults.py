@@ -153,8 +153,10 @@ def main() -> None:
     parser.add_argument("--train-rows", type=int, default=2000)
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-defaults")
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
-    saved = {} if args.fresh or not RESULTS.exists() else json.loads(RESULTS.read_text())
+    results: Path = args.results
+    saved = {} if args.fresh or not results.exists() else json.loads(results.read_text())
     sets: dict[str, Any] = saved.get("sets", {})
     names = args.sets.split(",") if args.sets else classification_sets()
     for name in names:
@@ -182,7 +184,7 @@ def main() -> None:
                 **summarise(sets),
                 "sets": sets,
             }
-            RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
+            results.write_text(json.dumps(payload, indent=2) + "\n")
             run = entry["seeds"][-1]
             print(
                 f"{name} seed {seed}: model {run['model_macro_f1']:.3f} baseline "

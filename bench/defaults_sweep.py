@@ -2,8 +2,8 @@
 
 For each method and learning rate, train the default model on several catalog sets (a capped,
 stratified training sample, default epochs and warmup) and record validation and test macro-F1.
-A method's default is the rate with the best mean *validation* macro-F1 over the sets; test
-scores are recorded beside them but play no part in the choice.
+A method's default is the rate with the best mean *validation* macro-F1 over the sets every
+rate ran on; test scores are recorded beside them but play no part in the choice.
 
 Run: python bench/defaults_sweep.py [--sets a,b] [--methods lora,full] [--work DIR]
 Writes bench/results/defaults-sweep.json (cells already there are kept and skipped).
@@ -63,22 +63,29 @@ def run_cell(dataset: str, method: str, rate: float, work: Path) -> dict[str, An
 
 
 def choose(cells: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per method: mean validation macro-F1 of every rate, and the best rate."""
+    """Per method: mean validation macro-F1 of every rate over the sets that every rate of
+    the method ran on, and the best rate."""
     chosen: dict[str, Any] = {}
     for method in sorted({c["method"] for c in cells}):
-        means = {}
-        for rate in sorted({c["learning_rate"] for c in cells if c["method"] == method}):
-            scores = [
+        mine = [c for c in cells if c["method"] == method]
+        rates = sorted({c["learning_rate"] for c in mine})
+        common = set.intersection(
+            *({c["dataset"] for c in mine if c["learning_rate"] == r} for r in rates)
+        )
+        means = {
+            f"{rate:g}": statistics.mean(
                 c["validation_macro_f1"]
-                for c in cells
-                if c["method"] == method and c["learning_rate"] == rate
-            ]
-            means[f"{rate:g}"] = {
-                "mean_validation_macro_f1": statistics.mean(scores),
-                "sets": len(scores),
-            }
-        best = max(means, key=lambda r: means[r]["mean_validation_macro_f1"])
-        chosen[method] = {"rates": means, "best_learning_rate": float(best)}
+                for c in mine
+                if c["learning_rate"] == rate and c["dataset"] in common
+            )
+            for rate in rates
+        }
+        best = max(means, key=means.__getitem__)
+        chosen[method] = {
+            "sets": sorted(common),
+            "mean_validation_macro_f1": means,
+            "best_learning_rate": float(best),
+        }
     return chosen
 
 

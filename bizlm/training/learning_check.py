@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bizlm.methods import method_class
@@ -17,6 +18,8 @@ from bizlm.training.progress import Reporter
 
 #: class weighting turns on when the smallest label has under this share of an even split
 IMBALANCE_SHARE_OF_EVEN = 0.5
+#: truncation is named as a cause from this share of cut training texts
+CUT_SHARE = 0.1
 #: the model must beat the majority-class predictor by more than this (metric units)
 NO_BETTER_TOLERANCE = 0.01
 
@@ -56,6 +59,15 @@ def resolve_class_weights(recipe: Recipe, summary: dict[str, Any]) -> dict[str, 
     }
 
 
+def cut_share(summary: dict[str, Any]) -> float:
+    """The share of training texts longer than max_length, read from the run's length note."""
+    for note in summary.get("warnings", []):
+        found = re.match(r"train split: (\d+) of (\d+) texts are longer", note)
+        if found:
+            return int(found.group(1)) / max(int(found.group(2)), 1)
+    return 0.0
+
+
 def likely_causes(recipe: Recipe, summary: dict[str, Any]) -> list[str]:
     """Plain-language causes of a model stuck at the majority class, each with what to set."""
     method = recipe.method.name
@@ -68,15 +80,20 @@ def likely_causes(recipe: Recipe, summary: dict[str, Any]) -> list[str]:
     shares = label_shares(summary)
     if shares and min(shares.values()) < 0.2:
         smallest = min(shares, key=shares.__getitem__)
+        weighted = recipe.regularise.class_weights == "balanced"
         causes.append(
-            f"imbalance: label '{smallest}' is {shares[smallest]:.0%} of the training split "
-            f"(regularise.class_weights is {recipe.regularise.class_weights}); set "
-            "regularise.class_weights: balanced"
+            f"imbalance: label '{smallest}' is {shares[smallest]:.0%} of the training split"
+            + (
+                " (classes are weighted already; more epochs or examples of it may help)"
+                if weighted
+                else "; set regularise.class_weights: balanced"
+            )
         )
-    if any("longer than train.max_length" in note for note in summary.get("warnings", [])):
+    cut = cut_share(summary)
+    if cut >= CUT_SHARE:
         causes.append(
-            f"truncation: texts are cut at train.max_length={recipe.train.max_length}; raise it "
-            "or set task.long_inputs: head_tail"
+            f"truncation: {cut:.0%} of the training texts are cut at train.max_length="
+            f"{recipe.train.max_length}; raise it or set task.long_inputs: head_tail"
         )
     causes.append(f"too few steps: raise train.epochs (now {recipe.train.epochs})")
     return causes

@@ -96,5 +96,14 @@ def test_causes_name_truncation_when_texts_were_cut() -> None:
         "warnings": ["train split: 40 of 100 texts are longer than train.max_length=128 ..."],
     }
     causes = likely_causes(_recipe(), summary)
-    assert any(cause.startswith("truncation") for cause in causes)
+    assert any(cause.startswith("truncation: 40% of the training texts") for cause in causes)
     assert not any(cause.startswith("imbalance") for cause in causes)
+    summary["warnings"] = ["train split: 2 of 200 texts are longer than train.max_length=64 ..."]
+    assert not any(c.startswith("truncation") for c in likely_causes(_recipe(), summary))
+
+
+def test_imbalance_is_not_blamed_on_weights_that_are_on_already() -> None:
+    recipe, summary = _recipe(), _summary({"ham": 870, "spam": 130})
+    resolve_class_weights(recipe, summary)
+    (imbalance,) = [c for c in likely_causes(recipe, summary) if c.startswith("imbalance")]
+    assert "weighted already" in imbalance and "set regularise.class_weights" not in imbalance
