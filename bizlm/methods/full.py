@@ -11,5 +11,7 @@ class FullFineTuning(AdaptationMethod):
     """Train all weights; the exported model is the trained model itself."""
 
     name = "full"
-    train_defaults = TrainDefaults(learning_rate=5e-5, basis="measured: bench/defaults_sweep.py")
+    train_defaults = TrainDefaults(
+        learning_rate=5e-5, basis="BERT's fine-tuning range (Devlin et al., 2019: 2e-5 to 5e-5)"
+    )
     supported_tasks = ("classify", "tag", "score")

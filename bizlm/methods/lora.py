@@ -30,7 +30,9 @@ class Lora(PeftMethod):
     """Low-rank updates on chosen linear layers (Hu et al., 2021); merged for export."""
 
     name = "lora"
-    train_defaults = TrainDefaults(learning_rate=1e-3, basis="measured: bench/defaults_sweep.py")
+    train_defaults = TrainDefaults(
+        learning_rate=2e-3, basis="measured: bench/results/defaults-sweep.json"
+    )
     config_class = LoraMethodConfig
     peft_config_class = LoraConfig
 
@@ -63,7 +65,7 @@ class AdaLora(PeftMethod):
     """LoRA whose ranks are reallocated during training by importance (Zhang et al., 2023)."""
 
     name = "adalora"
-    train_defaults = TrainDefaults(learning_rate=1e-3, basis="as lora (same update form)")
+    train_defaults = TrainDefaults(learning_rate=2e-3, basis="as lora (same update form)")
     config_class = AdaLoraMethodConfig
     peft_config_class = AdaLoraConfig
 

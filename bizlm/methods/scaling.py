@@ -83,7 +83,7 @@ class Loha(PeftMethod):
 
     name = "loha"
     train_defaults = TrainDefaults(
-        learning_rate=1e-3, basis="as lora (low-rank update of the same layers)"
+        learning_rate=2e-3, basis="as lora (low-rank update of the same layers)"
     )
     config_class = LohaMethodConfig
     peft_config_class = LoHaConfig
@@ -109,7 +109,7 @@ class Lokr(PeftMethod):
 
     name = "lokr"
     train_defaults = TrainDefaults(
-        learning_rate=1e-3, basis="as lora (low-rank update of the same layers)"
+        learning_rate=2e-3, basis="as lora (low-rank update of the same layers)"
     )
     config_class = LokrMethodConfig
     peft_config_class = LoKrConfig

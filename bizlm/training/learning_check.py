@@ -73,9 +73,14 @@ def likely_causes(recipe: Recipe, summary: dict[str, Any]) -> list[str]:
     method = recipe.method.name
     default = method_class(method).train_defaults.learning_rate
     rate = recipe.train.learning_rate
+    advice = (
+        f"it may be too high; try the default with --set train.learning_rate={default:g}"
+        if rate >= 10 * default
+        else f"try {3 * rate:g} or more with --set train.learning_rate=..."
+    )
     causes = [
         f"the learning rate: train.learning_rate is {rate:g} (method '{method}' defaults to "
-        f"{default:g}); try {3 * rate:g} or more with --set train.learning_rate=..."
+        f"{default:g}); {advice}"
     ]
     shares = label_shares(summary)
     if shares and min(shares.values()) < 0.2:

@@ -77,7 +77,7 @@ def test_the_watch_warns_once_when_the_first_epoch_is_no_better_than_the_majorit
     assert len(summary["warnings"]) == 1
     message = summary["warnings"][0]
     assert "no better than always predicting the most frequent label" in message
-    assert "train.learning_rate is 0.001" in message
+    assert "train.learning_rate is 0.002" in message
     assert "label 'spam' is 13% of the training split" in message
     assert notes.notes and notes.notes[0].startswith("warning:")
 
@@ -107,3 +107,11 @@ def test_imbalance_is_not_blamed_on_weights_that_are_on_already() -> None:
     resolve_class_weights(recipe, summary)
     (imbalance,) = [c for c in likely_causes(recipe, summary) if c.startswith("imbalance")]
     assert "weighted already" in imbalance and "set regularise.class_weights" not in imbalance
+
+
+def test_a_rate_far_above_the_default_is_called_too_high() -> None:
+    recipe = load_recipe(
+        {"data": {"catalog": "trec"}, "method": "full", "train": {"learning_rate": 5e-3}}
+    )
+    (rate,) = [c for c in likely_causes(recipe, {}) if c.startswith("the learning rate")]
+    assert "may be too high" in rate and "train.learning_rate=5e-05" in rate

@@ -122,7 +122,8 @@ def test_unreachable_server_falls_back_to_the_local_store(
     with caplog.at_level(logging.WARNING, logger="bizlm"):
         result = bizlm.train({**recipe, "track": track, "output": output})
     assert (Path(output) / "model").is_dir()
-    warnings = [r.getMessage() for r in caplog.records if r.name == "bizlm"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "bizlm"]
+    warnings = [m for m in messages if "MLflow" in m]  # the one-epoch run may also be warned
     assert len(warnings) == 1
     assert "http://127.0.0.1:9 cannot be reached" in warnings[0]
     assert "local store" in warnings[0]
