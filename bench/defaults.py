@@ -50,7 +50,8 @@ def write_split_files(name: str, folder: Path, train_rows: int) -> dict[str, Any
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}
     for split in ("train", "validation", "test"):
-        lines = (source / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+        text = (source / f"{split}.jsonl").read_text(encoding="utf-8")
+        lines = [line for line in text.split("\n") if line]  # texts may hold U+2028
         if split == "train" and len(lines) > train_rows:
             labels = [str(json.loads(line)["label"]) for line in lines]
             share = train_rows / len(lines)
