@@ -3,10 +3,13 @@
 Both are scored by the task's own ``score`` method (and, for multi-label, thresholds tuned by
 its own ``calibrate``), so their metrics are computed exactly like the model's.
 
-- ``tfidf-logreg`` (classify): TF-IDF features and scikit-learn's ``LogisticRegression`` with
-  its defaults (C=1.0, no class weights; ``max_iter`` 1000), one binary model per label for
-  multi-label, whose thresholds are tuned on validation like the model's (0.5 without a
-  validation split).
+- ``tfidf-logreg`` (classify): TF-IDF features and scikit-learn's ``LogisticRegression``
+  (``max_iter`` 1000). Single-label: its inverse regularisation ``C`` is the one of
+  :data:`C_GRID` that scores best on validation macro-F1 (1.0 without validation), and classes
+  are weighted (balanced) by the rule that weighs the model's (``class_weights: auto``), so the
+  baseline is tuned as far as the model is. Multi-label: one binary model per label at its
+  defaults (C=1.0, no class weights), whose thresholds are tuned on validation like the
+  model's (0.5 without a validation split).
 - ``tfidf-ridge`` (score): the same features and ``Ridge`` (alpha=1.0); with groups the
   task adds its ranking metrics.
 
@@ -32,11 +35,13 @@ from threadpoolctl import threadpool_limits
 
 from bizlm.recipe import TaskConfig
 from bizlm.tasks import Examples, Task, build_task
+from bizlm.training.learning_check import IMBALANCE_SHARE_OF_EVEN
 
 UNSEGMENTED_SHARE = 0.3
 PAIR_SEPARATOR = " | "
 MIN_DF_FROM = 1000  # from this many training texts on, n-grams seen in one text are dropped
 LOGREG = {"C": 1.0, "max_iter": 1000, "class_weight": None}
+C_GRID = (0.1, 1.0, 10.0, 100.0)  # single-label: C is chosen on validation from these
 RIDGE = {"alpha": 1.0}
 _UNSEGMENTED = re.compile(
     "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
@@ -111,12 +116,14 @@ def _vectorizer(texts: Sequence[str]) -> tuple[TfidfVectorizer, dict[str, Any], 
     return vectorizer, settings, f"TF-IDF of {unit} (sublinear tf, min_df {min_df})"
 
 
-def _single_label(features: Any, targets: list[str], labels: list[str]) -> Outputs | None:
+def _single_label(
+    features: Any, targets: list[str], labels: list[str], options: dict[str, Any]
+) -> Outputs | None:
     """Logistic regression over the labels seen in training (None with fewer than two):
     probabilities in ``labels`` order, 0 for a label training never saw."""
     if len(set(targets)) < 2:
         return None
-    model = LogisticRegression(**LOGREG).fit(features, targets)
+    model = LogisticRegression(**options).fit(features, targets)
     columns = [labels.index(str(c)) for c in model.classes_]
 
     def probabilities(matrix: Any) -> np.ndarray:
@@ -125,6 +132,38 @@ def _single_label(features: Any, targets: list[str], labels: list[str]) -> Outpu
         return full
 
     return probabilities
+
+
+def _tuned_single_label(
+    matrix: Any,
+    vectorizer: TfidfVectorizer,
+    splits: dict[str, Examples],
+    labels: list[str],
+    task: Task,
+) -> tuple[Outputs | None, dict[str, Any]]:
+    """The single-label model whose ``C`` scores best on validation macro-F1, and its
+    options; classes are weighted when the model's own rule would weigh them."""
+    targets = [str(t) for t in splits["train"].targets]
+    counts = Counter(targets)
+    even = len(labels) and 1 / len(labels)
+    imbalanced = min(counts.get(label, 0) for label in labels) < (
+        IMBALANCE_SHARE_OF_EVEN * even * len(targets)
+    )
+    options = {**LOGREG, "class_weight": "balanced" if imbalanced else None}
+    validation = splits.get("validation")
+    if validation is None or not len(validation):
+        return _single_label(matrix, targets, labels, options), options
+    best: tuple[float, Outputs | None, dict[str, Any]] = (-1.0, None, options)
+    for c in C_GRID:
+        tried = {**options, "C": c}
+        outputs = _single_label(matrix, targets, labels, tried)
+        if outputs is None:
+            return None, options
+        predictor = _TextPredictor(labels, lambda b, o=outputs: o(vectorizer.transform(b)))
+        score = task.score(predictor, validation)["macro_f1"]
+        if score > best[0]:
+            best = (score, outputs, {**tried, "C_chosen_on": "validation macro-F1"})
+    return best[1], best[2]
 
 
 def _binary(features: Any, gold: np.ndarray) -> Outputs:
@@ -169,7 +208,8 @@ def _fit_and_score(
         if multi_label:
             outputs = _multi_label(matrix, train.targets, labels)
         else:
-            outputs = _single_label(matrix, [str(t) for t in train.targets], labels)
+            outputs, options = _tuned_single_label(matrix, vectorizer, splits, labels, task)
+            model_settings.update(options)
     if outputs is None:
         return None
     seconds = time.perf_counter() - start

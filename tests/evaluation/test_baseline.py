@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bizlm.evaluation import classification_metrics, multilabel_metrics, regression_metrics
-from bizlm.evaluation.baseline import fit_baseline, majority_scores, unsegmented_share
+from bizlm.evaluation.baseline import C_GRID, fit_baseline, majority_scores, unsegmented_share
 from bizlm.tasks import Examples
 from tests.conftest import WORDS, make_rows
 
@@ -38,8 +38,9 @@ def test_learns_an_easy_word_list_task_scored_like_the_model() -> None:
     assert result["features"] == "TF-IDF of word 1-2-grams (sublinear tf, min_df 1)"
     settings = result["settings"]
     assert settings["analyzer"] == "word" and settings["ngram_range"] == [1, 2]
-    assert settings["model"] == "LogisticRegression" and settings["C"] == 1.0
-    assert settings["class_weight"] is None
+    assert settings["model"] == "LogisticRegression" and settings["C"] in C_GRID
+    assert settings["C_chosen_on"] == "validation macro-F1"
+    assert settings["class_weight"] is None  # three even labels
     assert result["train_seconds"] >= 0
     assert result["test"]["macro_f1"] > 0.95 and result["validation"]["accuracy"] > 0.95
     reference = classification_metrics([0, 1], np.array([[0.6, 0.4, 0.0], [0.2, 0.8, 0.0]]), LABELS)
@@ -204,3 +205,26 @@ def test_majority_score_is_the_training_mean() -> None:
     assert result["validation"]["spearman"] is None
     assert majority_scores("tag", False, {"train": train}, []) is None
     assert majority_scores("score", False, {}, ["score"]) is None
+
+
+def test_an_imbalanced_set_gets_balanced_weights_and_c_is_chosen_on_validation() -> None:
+    splits = word_splits()
+    train = splits["train"]
+    keep = [i for i, target in enumerate(train.targets) if target != "neutral" or i % 9 == 0]
+    splits["train"] = train.subset(keep)  # neutral: under half of an even third
+    result = fit_baseline("classify", False, splits, LABELS)
+    assert result["settings"]["class_weight"] == "balanced"
+    scores = [fit_baseline_with_c(splits, c) for c in C_GRID]
+    assert result["validation"]["macro_f1"] == max(scores)
+
+
+def fit_baseline_with_c(splits: dict[str, Examples], c: float) -> float:
+    """Validation macro-F1 of the baseline when C is fixed to ``c``."""
+    import bizlm.evaluation.baseline as baseline
+
+    saved = baseline.C_GRID
+    baseline.C_GRID = (c,)
+    try:
+        return fit_baseline("classify", False, splits, LABELS)["validation"]["macro_f1"]
+    finally:
+        baseline.C_GRID = saved
