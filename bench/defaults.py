@@ -146,6 +146,20 @@ def summarise(sets: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def combine(parts: list[Path], target: Path) -> None:
+    """One results file from several (e.g. one process per core, each on its own sets)."""
+    loaded = [json.loads(part.read_text()) for part in parts]
+    sets = {name: entry for part in loaded for name, entry in part["sets"].items()}
+    payload = {
+        **{k: v for k, v in loaded[0].items() if k != "sets"},
+        "parts": [str(part.relative_to(ROOT)) for part in parts],
+        "machines": [part["machine"] for part in loaded],
+        **summarise(sets),
+        "sets": sets,
+    }
+    target.write_text(json.dumps(payload, indent=2) + "\n")
+
+
 def main() -> None:
     """Run every (set, seed) cell not yet in the results file, saving after each."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -155,7 +169,16 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-defaults")
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        help="merge the sets of these results files (runs split over processes) into --results",
+    )
     args = parser.parse_args()
+    if args.combine:
+        combine(args.combine, args.results)
+        return
     results: Path = args.results
     saved = {} if args.fresh or not results.exists() else json.loads(results.read_text())
     sets: dict[str, Any] = saved.get("sets", {})
