@@ -152,7 +152,7 @@ def combine(parts: list[Path], target: Path) -> None:
     sets = {name: entry for part in loaded for name, entry in part["sets"].items()}
     payload = {
         **{k: v for k, v in loaded[0].items() if k != "sets"},
-        "parts": [str(part.relative_to(ROOT)) for part in parts],
+        "parts": [part.name for part in parts],
         "machines": [part["machine"] for part in loaded],
         **summarise(sets),
         "sets": sets,
