@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.atomic import atomic_directory
+from bizlm.bundle_files import check_model_files
 from bizlm.errors import BundleError
 
 BUNDLE_FORMAT = 2  # 2: classify and score apply task.long_inputs (format 1 cut their texts)
@@ -54,7 +55,8 @@ def write_bundle(
 
 
 def read_bundle_info(path: Path | str) -> dict[str, Any]:
-    """Read ``bizlm.json`` of a bundle, or say clearly why the folder is not a bundle."""
+    """Read ``bizlm.json`` of a bundle, or say clearly why the folder is not a bundle or which
+    of its files is damaged (see :func:`bizlm.bundle_files.check_model_files`)."""
     path = Path(path)
     if not path.exists():
         raise BundleError(f"Bundle '{path}' does not exist.", hint="Train one with `bizlm train`.")
@@ -70,6 +72,7 @@ def read_bundle_info(path: Path | str) -> dict[str, Any]:
         raise BundleError(f"{info_path} is damaged: {exc}.", hint="Retrain the bundle.") from None
     if not isinstance(info, dict) or "labels" not in info:
         raise BundleError(f"{info_path} has no label list.", hint="Retrain the bundle.")
+    check_model_files(path)
     return _upgraded(info)
 
 

@@ -14,6 +14,7 @@ import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from bizlm.errors import BizlmError, TrainingInterrupted
@@ -202,60 +203,11 @@ def _number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _describe_prediction(result: dict) -> str:
-    if "entities" in result:
-        return " ".join(f"[{e['type']}: {e['text']}]" for e in result["entities"]) or "(none)"
-    if "labels" in result:
-        return "|".join(result["labels"]) or "(none)"
-    if "label" in result:
-        return f"{result['label']}\t{result['score']:.4f}"
-    return f"{result['score']:.4f}"
+# --- prediction: predict ---
+from bizlm.predict_command import predict  # noqa: E402
 
-
-@app.command()
-def predict(
-    bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
-    texts: Annotated[list[str] | None, typer.Argument(help="Texts to predict.")] = None,
-    pairs: Annotated[
-        list[str] | None,
-        typer.Option("--pair", help="Second text of each pair (pair models), once per text."),
-    ] = None,
-    input_: Annotated[Path | None, typer.Option("--input", help="File of texts.")] = None,
-    text_column: Annotated[str | None, typer.Option(help="Text column of --input.")] = None,
-    output: Annotated[Path | None, typer.Option(help="Write rows with predictions here.")] = None,
-    encoding: Annotated[str, typer.Option(help="Encoding of --input.")] = "utf-8",
-    batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 64,
-    as_json: JsonOption = False,
-) -> None:
-    """Predict texts given on the command line or in a file (columns kept, predictions added)."""
-    from bizlm.predict_files import predict_file
-    from bizlm.predictor import load
-
-    if bool(texts) == bool(input_):
-        raise BizlmError(
-            "Give texts as arguments or --input FILE (one of the two).",
-            hint='Example: bizlm predict runs/bbc "Shares fell 5%".',
-        )
-    if output is not None and input_ is None:
-        raise BizlmError("--output needs --input.", hint="Use --input FILE --output FILE.")
-    predictor = load(bundle)
-    if texts:
-        results = predictor.predict(texts, batch_size, pairs=pairs or None)
-        if as_json:
-            _emit_json([{"text": t, **r} for t, r in zip(texts, results, strict=True)])
-        for text, result in zip(texts, results, strict=True) if not as_json else []:
-            out.print(f"{_describe_prediction(result)}\t{text}", markup=False)
-        return
-    assert input_ is not None
-    summary = predict_file(
-        predictor, input_, text_column, output, encoding, batch_size, show_progress=not as_json
-    )
-    if as_json:
-        _emit_json(summary)
-    else:
-        out.print(
-            f"{summary['predicted']} rows predicted" + (f", written to {output}" if output else "")
-        )
+app.command()(predict)
+# --- end prediction ---
 
 
 @app.command()
@@ -366,7 +318,7 @@ def run(argv: list[str] | None = None) -> int:
     try:
         code = app(args=argv, standalone_mode=False, prog_name="bizlm")
     except BizlmError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
         return exc.exit_code
     except (click.exceptions.Exit, typer.Exit) as exc:
         return exc.exit_code

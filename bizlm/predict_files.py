@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.data.columns import require_column, select_columns
-from bizlm.data.readers import read_table, write_table
+from bizlm.data.readers import WRITE_FORMATS, read_table, write_table
+from bizlm.errors import DataError
 from bizlm.log import logger
 from bizlm.predictor import Predictor
 from bizlm.training.progress import Reporter, RichReporter
@@ -46,8 +47,9 @@ def predict_file(
 ) -> dict[str, Any]:
     """Predict the text column of ``path``; write all rows plus predictions to ``output``.
 
-    Rows with empty text are written with empty prediction fields and counted, never dropped.
-    A model trained on text pairs reads the pair column its recipe names.
+    Without ``output`` the rows go to :func:`default_output` beside the input. Rows with
+    empty text are written with empty prediction fields and counted, never dropped. A model
+    trained on text pairs reads the pair column its recipe names.
     """
     task = predictor.info.get("recipe", {}).get("task", {})
     column = text_column or task.get("text_column", "text")
@@ -82,14 +84,36 @@ def predict_file(
     for row, line in zip(table.rows, table.line_numbers, strict=True):
         cells = predicted.get(line, dict.fromkeys(new_columns, ""))
         records.append({**row, **cells})
-    if output is not None:
-        write_table(
-            output, records, table.columns + [c for c in new_columns if c not in table.columns]
-        )
+    output = Path(output) if output is not None else default_output(Path(path))
+    columns = table.columns + [c for c in new_columns if c not in table.columns]
+    try:
+        write_table(output, records, columns)
+    except OSError as exc:
+        raise DataError(
+            f"Cannot write the predictions to '{output}': {exc.strerror or exc}.",
+            hint="Pass --output FILE in a folder you can write to.",
+        ) from None
     return {
         "input": str(path),
         "rows": len(table.rows),
         "predicted": len(rows.texts),
         "empty_text": len(table.rows) - len(rows.texts),
-        "output": str(output) if output else None,
+        "output": str(output),
     }
+
+
+def default_output(path: Path) -> Path:
+    """Where predictions for ``path`` go without ``--output``: beside it, never over a file.
+
+    ``tickets.csv`` gives ``tickets.predictions.csv``, or ``tickets.predictions-2.csv`` (3, …)
+    when that exists. JSON input is written as JSONL, Parquet input as CSV.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in WRITE_FORMATS:
+        suffix = ".jsonl" if suffix == ".json" else ".csv"
+    candidate = path.with_name(f"{path.stem}.predictions{suffix}")
+    number = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}.predictions-{number}{suffix}")
+        number += 1
+    return candidate

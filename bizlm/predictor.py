@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
 import bizlm.prompting.sentence_model  # noqa: F401  (registers the sentence classifier)
 from bizlm.bundle import read_bundle_info
 from bizlm.decision import Threshold, choose, threshold_of
 from bizlm.ensemble_model import EnsembleModel, averaging_for
-from bizlm.errors import DataError
+from bizlm.errors import BundleError, DataError
 from bizlm.inference import batched_outputs, call_overhead_tokens, sigmoid, softmax, torch_forward
 from bizlm.long_text import bundle_mode, encode_texts, window_logits
 
@@ -238,6 +239,18 @@ def load(path: str | Path, adapters: Sequence[str | Path] | None = None) -> Any:
 
         return MultiAdapterPredictor(str(path), adapters)
     info = read_bundle_info(path)
+    try:
+        return _load_runtime(path, info)
+    except (OSError, ValueError, RuntimeError, EOFError, SafetensorError) as exc:
+        raise BundleError(
+            f"Bundle '{path}' cannot be loaded: {exc}",
+            hint="Copy the whole bundle folder again or retrain it; if it was made by another "
+            "version of bizlm, check the versions its bizlm.json lists.",
+        ) from None
+
+
+def _load_runtime(path: str | Path, info: dict[str, Any]) -> Any:
+    """The predictor of a bundle whose ``bizlm.json`` is ``info``."""
     if info.get("runtime", "transformers") != "transformers":
         from bizlm.compress.runtimes import open_runtime
 

@@ -14,7 +14,7 @@ PRIVATE_MODE = 0o600
 
 
 def ensure_private_file(path: Path) -> Path:
-    """Create ``path`` (and its folder) as an empty 0600 file, or tighten an existing one to 0600."""
+    """Create ``path`` (and its folder) as an empty 0600 file, or tighten an existing one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_MODE)
@@ -33,7 +33,7 @@ def open_private_append(path: Path, encoding: str = "utf-8") -> IO[str]:
 
 
 def sqlite_file_of(url: str) -> Path | None:
-    """The database file of a ``sqlite:///PATH`` URL, or None for other URLs and in-memory databases."""
+    """The file of a ``sqlite:///PATH`` URL; None for other URLs and in-memory databases."""
     for prefix in ("sqlite+pysqlite:///", "sqlite:///"):
         if url.startswith(prefix):
             rest = url.removeprefix(prefix).split("?", 1)[0]
@@ -42,7 +42,7 @@ def sqlite_file_of(url: str) -> Path | None:
 
 
 def ensure_private_database(url: str) -> None:
-    """Create a SQLite database file 0600 before SQLite opens it (its journal files inherit the mode).
+    """Create a SQLite database file 0600 before SQLite opens it (its journals inherit the mode).
 
     Other database URLs are left alone: their server decides who can read them.
     """

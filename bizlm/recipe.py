@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from bizlm.continual.config import ContinualConfig
+from bizlm.encodings import bad_character, printable
 from bizlm.errors import RecipeError
 from bizlm.methods import MethodConfig, method_class, method_config_class
 from bizlm.task_config import Section, TaskConfig
@@ -232,6 +233,12 @@ class Recipe(Section):
 
 def set_override(raw: dict[str, Any], assignment: str) -> None:
     """Apply one ``a.b=c`` override to a raw recipe mapping; the value is parsed as YAML."""
+    bad = bad_character(assignment)
+    if bad:
+        raise RecipeError(
+            f"Override '{printable(assignment)}' holds {bad}.",
+            hint="Type the override as plain UTF-8 text, e.g. --set task.text_column=body.",
+        )
     if "=" not in assignment:
         raise RecipeError(
             f"Override '{assignment}' has no '='.", hint="Write it as --set train.epochs=2."
@@ -247,7 +254,15 @@ def set_override(raw: dict[str, Any], assignment: str) -> None:
         node = node.setdefault(key, {})
         if not isinstance(node, dict):
             raise RecipeError(f"Override '{assignment}': '{key}' is not a section.")
-    node[keys[-1]] = yaml.safe_load(text) if text.strip() else None
+    try:
+        node[keys[-1]] = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RecipeError(
+            f"Override '{assignment}': the value is not valid YAML ({problem}).",
+            hint="Check its brackets and quotes (a list is written [a, b]), and quote the whole "
+            "override for your shell.",
+        ) from None
 
 
 def load_recipe(

@@ -25,13 +25,11 @@ TINY_TRAIN = {
 }
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, 32-wide random BertModel with a word-level vocabulary, saved like a hub model."""
+def save_tiny_bert(directory: Path) -> Path:
+    """Save a 2-layer, 32-wide random BertModel with a word-level vocabulary, like a hub model."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    directory = tmp_path_factory.mktemp("tiny-bert")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *FILLER]
     vocab += [w for words in WORDS.values() for w in words] + list("abcdefghijklmnopqrstuvwxyz")
     BertTokenizerFast(vocab={token: i for i, token in enumerate(vocab)}).save_pretrained(directory)
@@ -46,6 +44,22 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     BertModel(config).save_pretrained(directory)
     return directory
+
+
+def one_epoch_recipe(model: Path, train: Path, output: Path) -> dict:
+    """A recipe that trains the tiny model for one epoch on ``train`` (enough for plumbing)."""
+    return {
+        "model": str(model),
+        "data": {"train": str(train)},
+        "train": {**TINY_TRAIN, "epochs": 1},
+        "output": str(output),
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random BERT of :func:`save_tiny_bert`, saved once per test session."""
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
 def make_rows(count: int, seed: int, labels: tuple[str, ...] = ("positive", "negative", "neutral")):

@@ -13,12 +13,16 @@ import uvicorn
 
 
 @contextlib.contextmanager
-def serve_app(asgi_app: Any) -> Iterator[str]:
-    """Run the app in a thread, on a free loopback port; yield its URL, stop it on exit."""
+def serve_app(asgi_app: Any, **config: Any) -> Iterator[str]:
+    """Run the app in a thread, on a free loopback port; yield its URL, stop it on exit.
+
+    ``config`` goes to ``uvicorn.Config`` (e.g. the server's header limits).
+    """
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(asgi_app, log_level="warning", access_log=False))
+    options = {"log_level": "warning", "access_log": False, **config}
+    server = uvicorn.Server(uvicorn.Config(asgi_app, **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

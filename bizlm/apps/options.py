@@ -10,7 +10,7 @@ import typer
 FolderArgument = Annotated[Path, typer.Argument(help="The application folder.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
-PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
+PortOption = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on (1-65535).")]
 NoAuthOption = Annotated[
     bool, typer.Option("--no-auth", help="No API keys (only on a loopback host).")
 ]
@@ -25,9 +25,21 @@ RegistryOption = Annotated[
 
 
 def run_server(app: Any, host: str, port: int, access_log: bool = True) -> None:
-    """Run an application's ASGI app under uvicorn, personal data masked in every log line."""
+    """Run an application's ASGI app under uvicorn, personal data masked in every log line.
+
+    The model server's default header limits apply (size, count and read time).
+    """
     import uvicorn
 
     from bizlm.serve.commands import masked_log_config
+    from bizlm.serve.limits import uvicorn_http_options
+    from bizlm.serve.settings import ServeSettings
 
-    uvicorn.run(app, host=host, port=port, log_config=masked_log_config(), access_log=access_log)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=masked_log_config(),
+        access_log=access_log,
+        **uvicorn_http_options(ServeSettings(host=host)),
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.atomic import atomic_write_text
+from bizlm.encodings import effective_encoding, encoding_hint
 from bizlm.errors import DataError
 
 READ_FORMATS = {
@@ -135,7 +136,12 @@ def _check_file(path: Path, source: str) -> None:
 
 
 def decode_text(raw: bytes, source: str, encoding: str) -> str:
-    """Decode a file's bytes, or raise a DataError naming the line, column and bad bytes."""
+    """Decode a file's bytes, or raise a DataError naming the line, column and bad bytes.
+
+    A UTF-16 or UTF-32 byte-order mark is followed even when UTF-8 is asked for. The error
+    for bytes that do not decode names an encoding that reads the whole file cleanly.
+    """
+    encoding = effective_encoding(raw, encoding)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -144,12 +150,12 @@ def decode_text(raw: bytes, source: str, encoding: str) -> str:
         bad = raw[exc.start : exc.end].hex(" ")
         raise DataError(
             f"{source} line {line}, column {column} is not valid {encoding} (byte 0x{bad}).",
-            hint="Pass --encoding latin-1 (or the file's real encoding).",
+            hint=encoding_hint(raw, encoding),
         ) from None
     except LookupError:
         raise DataError(
             f"Unknown encoding '{encoding}' for '{source}'.",
-            hint="Use a Python codec name such as utf-8, latin-1 or cp1252.",
+            hint="Use a Python codec name such as utf-8, gb18030, big5, shift_jis or cp1252.",
         ) from None
     return text.removeprefix("\ufeff")
 

@@ -45,7 +45,7 @@ def registry_add(
     registry: RegistryOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Register a bundle as the next version of a model."""
+    """Register a bundle as the next version of a model (refused unless it loads)."""
     from bizlm.registry.store import Registry
 
     version = Registry(registry).add(name, bundle, stage)
@@ -89,7 +89,10 @@ def registry_promote(
     stage: StageOption = "production",
     registry: RegistryOption = None,
 ) -> None:
-    """Move a version to a stage; the previous production version becomes archived."""
+    """Move a version to a stage; the previous production version becomes archived.
+
+    A version is made production only if its files are as registered and it loads (else exit 3).
+    """
     from bizlm.registry.store import Registry
 
     promoted = Registry(registry).promote(name, version, stage)
@@ -101,7 +104,7 @@ def registry_rollback(
     name: Annotated[str, typer.Argument(help="Model name.")],
     registry: RegistryOption = None,
 ) -> None:
-    """Make the previous production version production again."""
+    """Make the previous production version production again (only if it loads, else exit 3)."""
     from bizlm.registry.store import Registry
 
     restored = Registry(registry).rollback(name)
@@ -128,10 +131,12 @@ def keys_create(
         str, typer.Option("--scopes", help="Comma-separated: predict, admin.")
     ] = "predict",
     rate_limit: Annotated[
-        float | None, typer.Option(help="Requests per second allowed (default: no limit).")
+        float | None,
+        typer.Option(help="Requests per second allowed, above 0 (default: 10, bursts of 20)."),
     ] = None,
     burst: Annotated[
-        int | None, typer.Option(help="Requests allowed at once above the rate.")
+        int | None,
+        typer.Option(help="Requests allowed at once above the rate (default: 1 s of requests)."),
     ] = None,
     registry: RegistryOption = None,
     as_json: JsonOption = False,

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     text,
 )
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from bizlm.errors import BizlmError
 from bizlm.paths import bizlm_home
+from bizlm.private_files import ensure_private_database
 
 REGISTRY_ENV = "BIZLM_REGISTRY"
 
@@ -67,6 +69,8 @@ class ModelVersionRow(Base):
     stage: Mapped[str] = mapped_column(String(20))
     bundle_path: Mapped[str] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(64))
+    # size and SHA-256 of every file of the bundle (None: registered before manifests existed)
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     labels: Mapped[list[str]] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     lineage: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -143,9 +147,36 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _add_new_columns(engine: Engine) -> None:
+    """Add the nullable columns introduced after a table was created (``create_all`` only
+    creates missing tables); a column another process has just added is left as it is."""
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspect(engine).get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as connection:
+                    connection.exec_driver_sql(
+                        f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"
+                    )
+            except SQLAlchemyError:
+                added = {c["name"] for c in inspect(engine).get_columns(table.name)}
+                if column.name not in added:
+                    raise
+
+
 @functools.cache
 def engine_for(url: str) -> Engine:
-    """One engine per URL, with the tables created."""
+    """One engine per URL, with the tables created (a SQLite file is created 0600)."""
+    try:
+        ensure_private_database(url)
+    except OSError as exc:
+        raise RegistryError(
+            f"Cannot create the registry database of '{url}': {exc.strerror} ({exc.filename}).",
+            hint="Choose a folder you may write to (--registry or $BIZLM_REGISTRY).",
+        ) from None
     try:
         engine = create_engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -157,9 +188,11 @@ def engine_for(url: str) -> Engine:
         _configure_sqlite(engine)
     try:
         Base.metadata.create_all(engine)
+        _add_new_columns(engine)
     except SQLAlchemyError as exc:
         raise RegistryError(
-            f"Cannot open the registry at '{engine.url.render_as_string()}': {exc.orig or exc}.",
+            f"Cannot open the registry at '{engine.url.render_as_string()}': "
+            f"{getattr(exc, 'orig', None) or exc}.",
             hint="Check the URL, that the database server runs and that you may write to it.",
         ) from None
     return engine

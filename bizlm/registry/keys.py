@@ -3,6 +3,9 @@
 A key looks like ``bzk_<key id>_<secret>``. Only its SHA-256 is stored; the key itself is shown
 once, when created. Keys are random 256-bit secrets, so a fast hash is as safe as a slow one
 and keeps checking a key cheap on every request.
+
+Every key has a finite rate limit: :data:`DEFAULT_RATE_LIMIT` requests per second with bursts of
+:data:`DEFAULT_BURST` unless created with its own.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -21,6 +25,9 @@ from bizlm.registry.db import ApiKeyRow, RegistryError, default_url, now, transa
 SCOPES = ("predict", "admin")
 PREFIX = "bzk"
 _KEY_PATTERN = re.compile(rf"^{PREFIX}_([0-9a-f]{{12}})_[A-Za-z0-9_-]{{20,}}$")
+DEFAULT_RATE_LIMIT = 10.0
+DEFAULT_BURST = 20
+MAX_LIMIT = 1_000_000  # requests per second, and requests in a burst
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,35 @@ def key_matches(key: str, stored: ApiKey) -> bool:
     return hmac.compare_digest(hash_key(key), stored.key_hash)
 
 
+def default_burst(rate_limit: float) -> int:
+    """One second's worth of requests at ``rate_limit`` (at least 1)."""
+    return max(1, math.ceil(rate_limit))
+
+
+def checked_limits(rate_limit: float | None, burst: int | None) -> tuple[float, int]:
+    """The rate limit and burst to store for a new key, or :class:`RegistryError`.
+
+    Without a rate limit a key gets the default one; without a burst, one second's worth.
+    """
+    if rate_limit is None:
+        rate_limit = DEFAULT_RATE_LIMIT
+        burst = DEFAULT_BURST if burst is None else burst
+    if not math.isfinite(rate_limit) or not 0 < rate_limit <= MAX_LIMIT:
+        raise RegistryError(
+            f"The rate limit must be a number of requests per second above 0 and at most "
+            f"{MAX_LIMIT}, not {rate_limit}.",
+            hint=f"Pass e.g. --rate-limit 5, or leave it out for {DEFAULT_RATE_LIMIT:g}/s.",
+        )
+    if burst is None:
+        return rate_limit, default_burst(rate_limit)
+    if not 1 <= burst <= MAX_LIMIT:
+        raise RegistryError(
+            f"The burst must be from 1 to {MAX_LIMIT} requests, not {burst}.",
+            hint="Pass e.g. --burst 10, or leave it out for one second's worth of requests.",
+        )
+    return rate_limit, burst
+
+
 def _to_key(row: ApiKeyRow) -> ApiKey:
     return ApiKey(
         key_id=row.key_id,
@@ -98,10 +134,7 @@ class KeyStore:
                 f"Unknown or missing scopes {unknown or scopes}.",
                 hint=f"Give one or more of {', '.join(SCOPES)}.",
             )
-        if rate_limit is not None and rate_limit <= 0:
-            raise RegistryError("The rate limit must be positive (requests per second).")
-        if burst is not None and burst < 1:
-            raise RegistryError("The burst must be at least 1 request.")
+        rate_limit, burst = checked_limits(rate_limit, burst)
         key_id = secrets.token_hex(6)
         key = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         with transaction(self.url) as session:

@@ -12,12 +12,12 @@ from fastapi import Depends, FastAPI, Request, Security
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from bizlm.pii import mask
+from bizlm.pii import NameMasker, mask, use_name_masker
 from bizlm.predictor import Predictor
 from bizlm.serve.audit import AuditLog
 from bizlm.serve.auth import ANONYMOUS, KeyRing, Principal
 from bizlm.serve.errors import ApiError, error_responses, install_error_handlers
-from bizlm.serve.limits import BodyLimitMiddleware
+from bizlm.serve.limits import BodyLimitMiddleware, HeaderCountMiddleware, bounded_path_numbers
 from bizlm.serve.manager import ModelManager
 from bizlm.serve.observe import ObserveMiddleware, ServerMetrics
 from bizlm.serve.predictions import build_predictions
@@ -25,6 +25,7 @@ from bizlm.serve.schemas import (
     ModelInfo,
     ModelList,
     PredictResponse,
+    Readiness,
     ReloadResult,
     Status,
     predict_request_model,
@@ -65,6 +66,8 @@ def create_app(
     already; they are served as they are instead of being loaded a second time.
     """
     settings.check()
+    if settings.mask_names is not None:
+        use_name_masker(NameMasker.load(settings.mask_names))
     metrics = ServerMetrics()
     keyring = KeyRing(settings.registry()) if settings.auth else None
     runtime = Runtime()
@@ -95,11 +98,13 @@ def create_app(
         version="1",
         description="Text classifiers trained with bizlm, behind an authenticated JSON API.",
         lifespan=lifespan,
+        dependencies=[Depends(bounded_path_numbers)],
     )
     install_error_handlers(
         app, {"max_texts": settings.max_texts, "max_text_chars": settings.max_text_chars}
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeaderCountMiddleware, max_headers=settings.max_headers)
     app.add_middleware(ObserveMiddleware, metrics=metrics, audit=lambda: runtime.audit)
     _add_routes(app, settings, runtime, keyring, metrics)
     return app
@@ -144,7 +149,10 @@ def _add_routes(
         ) -> Principal:
             if keyring is None:
                 return ANONYMOUS
-            key = keyring.authenticate(header_key or (bearer.credentials if bearer else None))
+            client = request.client.host if request.client else "unknown"
+            key = await keyring.authenticate(
+                header_key or (bearer.credentials if bearer else None), client
+            )
             principal = Principal(key.name, key.scopes)
             request.state.key_name = key.name
             if not principal.allows(scope):
@@ -174,14 +182,25 @@ def _add_routes(
         """The process is up."""
         return Status(status="ok")
 
-    @app.get("/readyz", response_model=Status, tags=["health"], responses=error_responses(503))
+    @app.get(
+        "/readyz", response_model=Readiness, tags=["health"], responses=error_responses(503)
+    )
     async def readyz() -> Any:
-        """Models are loaded and their workers run: ready for traffic (else 503)."""
-        models = runtime.manager.models if runtime.manager is not None else {}
+        """Models are loaded and their workers run: ready for traffic (else 503).
+
+        ``versions`` says, per model, which version is served and which production version
+        could not be loaded (and why) while the server keeps the last good one.
+        """
+        manager = runtime.manager
+        models = manager.models if manager is not None else {}
+        versions = manager.status() if manager is not None else {}
         alive = [n for n, m in models.items() if m.batcher.alive()]
         if alive and len(alive) == len(models):
-            return Status(status="ready", models=sorted(alive))
-        body = {"error": {"code": "not_ready", "message": "No model is ready to serve."}}
+            return Readiness(status="ready", models=sorted(alive), versions=versions)
+        body = {
+            "error": {"code": "not_ready", "message": "No model is ready to serve."},
+            "versions": versions,
+        }
         return JSONResponse(body, status_code=503)
 
     @app.get(
@@ -238,7 +257,11 @@ def _add_routes(
                 f"At most {settings.max_explain_texts} texts per request with explain "
                 "(max_explain_texts).",
             )
-        model_texts = [mask(t) for t in texts] if settings.mask_input else texts
+        model_texts = (
+            await asyncio.to_thread(lambda: [mask(t) for t in texts])
+            if settings.mask_input
+            else texts
+        )
         result = await served.predict(model_texts, body.explain_method if body.explain else None)
         request.state.version = result.version
         return PredictResponse(
@@ -254,5 +277,9 @@ def _add_routes(
         responses=error_responses(*_COMMON_ERRORS),
     )
     async def reload(_: admin_caller) -> ReloadResult:
-        """Check the registry now and serve newly promoted versions (admin scope)."""
-        return ReloadResult(changed=await asyncio.to_thread(runtime.running().refresh))
+        """Check the registry now and serve newly promoted versions (admin scope).
+
+        A production version that failed to load earlier is tried again.
+        """
+        manager = runtime.running()
+        return ReloadResult(changed=await asyncio.to_thread(manager.refresh, retry_failed=True))

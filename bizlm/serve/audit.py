@@ -3,6 +3,7 @@
 One event per API request (key name, time, model, version, status, latency, number of texts),
 written by a background thread to a JSONL file and/or the registry database so requests never
 wait for the disk. Texts are recorded only when enabled, and always with personal data masked.
+The JSONL file is readable by its owner only (mode 0600).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.pii import mask
+from bizlm.private_files import open_private_append
 
 log = logging.getLogger("bizlm.serve.audit")
 _BATCH = 256
@@ -35,9 +37,13 @@ class AuditLog:
         self._thread.start()
 
     def record(self, event: dict[str, Any], texts: list[str] | None = None) -> None:
-        """Queue one event; ``texts`` are kept (masked) only if recording texts is enabled."""
+        """Queue one event; ``texts`` are kept (masked) only if recording texts is enabled.
+
+        Masking happens in the writer thread: with a name tagger it runs a model, which must
+        not hold up the request.
+        """
         entry = {"at": dt.datetime.now(dt.UTC).isoformat(), **event}
-        entry["texts"] = [mask(t) for t in texts] if self.record_texts and texts else None
+        entry["texts"] = list(texts) if self.record_texts and texts else None
         self._queue.put(entry)
 
     def close(self, timeout: float = 10.0) -> None:
@@ -56,7 +62,7 @@ class AuditLog:
                     break
             events = [e for e in batch if e is not None]
             try:
-                self._write(events)
+                self._write([_masked(e) for e in events])
             except Exception as exc:  # an unwritable log must not stop the server
                 log.error("audit log write failed (%d events lost): %s", len(events), exc)
             if batch[-1] is None:
@@ -66,8 +72,7 @@ class AuditLog:
         if not events:
             return
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as handle:
+            with open_private_append(self.path) as handle:
                 handle.writelines(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
         if self.db_url is not None:
             from bizlm.registry.db import AuditRow, transaction
@@ -76,3 +81,10 @@ class AuditLog:
                 session.add_all(
                     AuditRow(**{**e, "at": dt.datetime.fromisoformat(e["at"])}) for e in events
                 )
+
+
+def _masked(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its texts, if any, masked of personal data."""
+    if event.get("texts"):
+        return {**event, "texts": [mask(t) for t in event["texts"]]}
+    return event

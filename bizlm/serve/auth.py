@@ -2,18 +2,32 @@
 
 The server keeps the active keys in memory (refreshed from the registry every poll interval,
 so a revoked key stops working within that time) and checks each presented key against its
-stored SHA-256 with a constant-time comparison. Each key with a rate limit has a token bucket
-(per server process: with several replicas, each enforces the limit on its own).
+stored SHA-256 with a constant-time comparison. Every key has a token bucket (per server
+process: with several replicas, each enforces the limit on its own); a key stored without a
+usable rate limit gets the default one. A client address with too many failed key checks in a
+short time gets 429 for a while, without its keys being checked.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
-from bizlm.registry.keys import ApiKey, KeyStore, key_id_of, key_matches
+from bizlm.registry.keys import (
+    DEFAULT_BURST,
+    DEFAULT_RATE_LIMIT,
+    MAX_LIMIT,
+    ApiKey,
+    KeyStore,
+    default_burst,
+    key_id_of,
+    key_matches,
+)
 from bizlm.serve.errors import ApiError
 
 
@@ -30,6 +44,10 @@ class Principal:
 
 
 ANONYMOUS = Principal("anonymous", ("admin",))
+MAX_KEY_FAILURES = 10
+KEY_FAILURE_WINDOW_S = 60.0
+MISS_RELOAD_INTERVAL_S = 0.2
+log = logging.getLogger("bizlm.serve")
 
 
 class TokenBucket:
@@ -52,29 +70,81 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate
 
 
-class KeyRing:
-    """The active keys of a registry, held in memory, and their rate-limit buckets."""
+class FailedKeyThrottle:
+    """At most ``limit`` failed key checks per client address within ``window_s`` seconds.
 
-    def __init__(self, url: str | None) -> None:
+    Only the latest ``limit`` failures of the ``max_clients`` most recently failing addresses
+    are kept, so memory stays bounded whatever the traffic.
+    """
+
+    def __init__(
+        self,
+        limit: int = MAX_KEY_FAILURES,
+        window_s: float = KEY_FAILURE_WINDOW_S,
+        max_clients: int = 10_000,
+    ) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.max_clients = max_clients
+        self._failures: dict[str, deque[float]] = {}
+
+    def retry_after(self, client: str) -> float:
+        """Seconds until ``client`` may have a key checked again (0: now)."""
+        failures = self._failures.get(client)
+        if failures is None or len(failures) < self.limit:
+            return 0.0
+        return max(0.0, failures[0] + self.window_s - time.monotonic())
+
+    def record(self, client: str) -> None:
+        """Note a failed key check from ``client``."""
+        failures = self._failures.pop(client, None) or deque(maxlen=self.limit)
+        failures.append(time.monotonic())
+        self._failures[client] = failures  # last in the dict: the most recent failure
+        if len(self._failures) > self.max_clients:
+            del self._failures[next(iter(self._failures))]
+
+
+class KeyRing:
+    """The active keys of a registry, held in memory, their rate-limit buckets and key failures.
+
+    A well-formed key that is not in memory reloads the keys first (at most every
+    :data:`MISS_RELOAD_INTERVAL_S`), so a key created a moment ago works at once.
+    """
+
+    def __init__(self, url: str | None, throttle: FailedKeyThrottle | None = None) -> None:
         self.store = KeyStore(url)
+        self.throttle = throttle or FailedKeyThrottle()
         self._keys: dict[str, ApiKey] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
+        self._reloaded_at = -math.inf
 
     def refresh(self) -> int:
         """Reload the active keys; returns how many there are."""
+        with self._lock:
+            self._reloaded_at = time.monotonic()
         keys = {key.key_id: key for key in self.store.list()}
         with self._lock:
             self._keys = keys
             for key_id in list(self._buckets):
                 key = keys.get(key_id)
                 bucket = self._buckets[key_id]
-                if key is None or (key.rate_limit, _burst(key)) != (bucket.rate, bucket.burst):
+                if key is None or rate_limits(key) != (bucket.rate, bucket.burst):
                     del self._buckets[key_id]
         return len(keys)
 
-    def authenticate(self, presented: str | None) -> ApiKey:
-        """The key record for a presented key, or 401."""
+    async def authenticate(self, presented: str | None, client: str) -> ApiKey:
+        """The key record for a key presented from the ``client`` address, else 401 or 429."""
+        with self._lock:
+            wait = self.throttle.retry_after(client)
+        if wait > 0:
+            raise ApiError(
+                429,
+                "too_many_key_failures",
+                f"Too many wrong API keys from this address ({self.throttle.limit} within "
+                f"{self.throttle.window_s:g} s); retry after the Retry-After seconds.",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
         if not presented:
             raise ApiError(
                 401,
@@ -83,8 +153,15 @@ class KeyRing:
                 {"WWW-Authenticate": "Bearer"},
             )
         key_id = key_id_of(presented)
+        if key_id is not None and key_id not in self._keys and self._may_reload():
+            try:
+                await asyncio.to_thread(self.refresh)
+            except Exception as exc:  # a registry outage: the keys in memory still count
+                log.error("reloading the API keys failed: %s", exc)
         stored = self._keys.get(key_id) if key_id else None
         if stored is None or not key_matches(presented, stored):
+            with self._lock:
+                self.throttle.record(client)
             raise ApiError(
                 401,
                 "invalid_api_key",
@@ -93,25 +170,38 @@ class KeyRing:
             )
         return stored
 
+    def _may_reload(self) -> bool:
+        with self._lock:
+            return time.monotonic() - self._reloaded_at >= MISS_RELOAD_INTERVAL_S
+
     def check_rate(self, key: ApiKey) -> None:
         """Spend one request of the key's rate limit, or answer 429 with Retry-After."""
-        if key.rate_limit is None:
-            return
+        rate, burst = rate_limits(key)
         with self._lock:
             bucket = self._buckets.get(key.key_id)
             if bucket is None:
-                bucket = self._buckets[key.key_id] = TokenBucket(key.rate_limit, _burst(key))
+                bucket = self._buckets[key.key_id] = TokenBucket(rate, burst)
             wait = bucket.take()
         if wait > 0:
             raise ApiError(
                 429,
                 "rate_limited",
-                f"Key '{key.name}' is over its limit of {key.rate_limit:g} requests/s.",
+                f"Key '{key.name}' is over its limit of {rate:g} requests/s.",
                 {"Retry-After": str(max(1, math.ceil(wait)))},
             )
 
 
-def _burst(key: ApiKey) -> int:
-    """The key's burst, by default one second's worth of requests (at least 1)."""
-    assert key.rate_limit is not None
-    return key.burst or max(1, math.ceil(key.rate_limit))
+def rate_limits(key: ApiKey) -> tuple[float, int]:
+    """The key's rate (requests/s) and burst; defaults stand in for missing or unusable values.
+
+    Keys stored without a limit, or with one that is not a finite number in range, get
+    :data:`DEFAULT_RATE_LIMIT` and :data:`DEFAULT_BURST`; a missing or unusable burst with a
+    usable rate is one second's worth of requests.
+    """
+    rate = key.rate_limit
+    if rate is None or not math.isfinite(rate) or not 0 < rate <= MAX_LIMIT:
+        rate, fallback_burst = DEFAULT_RATE_LIMIT, DEFAULT_BURST
+    else:
+        fallback_burst = default_burst(rate)
+    burst = key.burst
+    return rate, burst if burst is not None and 1 <= burst <= MAX_LIMIT else fallback_burst

@@ -31,7 +31,9 @@ def serve(
         ),
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port to listen on (1-65535).")
+    ] = 8000,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="No API keys (only on a loopback host).")
     ] = False,
@@ -57,6 +59,19 @@ def serve(
     timeout: Annotated[
         float, typer.Option(help="Seconds before a request gets 504.", rich_help_panel=_LIMITS)
     ] = 30.0,
+    max_header_bytes: Annotated[
+        int,
+        typer.Option(help="Largest request line and headers, in bytes.", rich_help_panel=_LIMITS),
+    ] = 32_768,
+    max_headers: Annotated[
+        int, typer.Option(help="Most header fields per request.", rich_help_panel=_LIMITS)
+    ] = 100,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a client has to send its request headers.", rich_help_panel=_LIMITS
+        ),
+    ] = 10.0,
     poll_interval: Annotated[
         float, typer.Option(help="Seconds between registry checks (hot reload, key changes).")
     ] = 5.0,
@@ -68,6 +83,16 @@ def serve(
             rich_help_panel=_LOGGING,
         ),
     ] = False,
+    mask_names: Annotated[
+        Path | None,
+        typer.Option(
+            "--mask-names",
+            metavar="BUNDLE",
+            help="Also mask names and places ([NAME], [ADDRESS]) with this tag bundle, wherever "
+            "the server masks (input with --mask-input, audit texts).",
+            rich_help_panel=_LOGGING,
+        ),
+    ] = None,
     audit_log: Annotated[
         Path | None,
         typer.Option(
@@ -106,6 +131,7 @@ def serve(
     import uvicorn
 
     from bizlm.serve.app import create_app
+    from bizlm.serve.limits import uvicorn_http_options
     from bizlm.serve.settings import ServeSettings
 
     settings = ServeSettings(
@@ -120,13 +146,21 @@ def serve(
         max_body_bytes=max_body_bytes,
         max_explain_texts=max_explain_texts,
         timeout_s=timeout,
+        max_header_bytes=max_header_bytes,
+        max_headers=max_headers,
+        header_timeout_s=header_timeout,
         poll_interval_s=poll_interval,
         mask_input=mask_input,
+        mask_names=mask_names,
         audit_path=audit_log,
         audit_db=audit_db,
         audit_texts=audit_texts,
     ).check()
     _check_sources(settings)
+    if settings.mask_names is not None:
+        from bizlm.pii import NameMasker, use_name_masker
+
+        use_name_masker(NameMasker.load(settings.mask_names))
     import torch
 
     # every core: on 2 cores, leaving one to HTTP served 27% fewer requests under load
@@ -138,6 +172,7 @@ def serve(
         log_config=masked_log_config(),
         access_log=access_log,
         timeout_graceful_shutdown=int(timeout) + 1,
+        **uvicorn_http_options(settings),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bizlm.pii import mask
+from bizlm.pii import mask_structured
 from bizlm.serve.audit import AuditLog
 
 NO_MODEL = "-"
@@ -111,7 +111,7 @@ class ObserveMiddleware:
                         "key_name": state.get("key_name"),
                         "model": state.get("model"),
                         "version": state.get("version"),
-                        "path": mask(scope["path"]),
+                        "path": mask_structured(scope["path"]),
                         "status": status,
                         "latency_ms": round(elapsed * 1000, 3),
                         "n_texts": len(texts) if texts is not None else None,

@@ -158,6 +158,26 @@ class Status(BaseModel):
     models: list[str] = []
 
 
+class FailedVersion(BaseModel):
+    """A production version the server could not load, and why."""
+
+    version: str
+    error: str
+
+
+class ModelReadiness(BaseModel):
+    """The version of a model being served, and a newer one that failed to load, if any."""
+
+    version: str | None
+    failed: FailedVersion | None = None
+
+
+class Readiness(Status):
+    """Readiness, with the served and failed versions of every model."""
+
+    versions: dict[str, ModelReadiness] = {}
+
+
 class ReloadResult(BaseModel):
     """Models whose served version changed."""
 

@@ -13,11 +13,11 @@ import numpy as np
 from bizlm.bundle import read_bundle_info
 from bizlm.explain import explain
 from bizlm.predictor import Predictor, load
-from bizlm.registry.store import ModelVersion, bundle_fingerprint, headline_metrics
+from bizlm.registry.versions import ModelVersion, headline_metrics
 from bizlm.serve.batcher import Job, MicroBatcher
 from bizlm.serve.errors import ApiError
 from bizlm.serve.observe import ServerMetrics
-from bizlm.serve.settings import ServeError, ServeSettings
+from bizlm.serve.settings import ServeSettings
 from bizlm.tasks.base import require_single_label
 
 BUNDLE_VERSION = "bundle"
@@ -59,16 +59,9 @@ def load_bundle(path: Path, loaded: Predictor | None = None) -> LoadedModel:
 
 
 def load_version(version: ModelVersion) -> LoadedModel:
-    """Load a registered version, refusing a bundle rewritten since it was registered."""
-    path = Path(version.bundle)
-    require_single_label(path, read_bundle_info(path), "serving")
-    if bundle_fingerprint(path) != version.fingerprint:
-        raise ServeError(
-            f"{version.name} version {version.version}: the bundle at {path} changed after it "
-            "was registered.",
-            hint="Register the new bundle as a new version.",
-        )
-    return LoadedModel(load(path), str(version.version), version.stage)
+    """Load a registered version, refusing a bundle with a file changed, missing or truncated
+    since it was registered (the error names the file)."""
+    return LoadedModel(version.open(), str(version.version), version.stage)
 
 
 @dataclass(frozen=True)

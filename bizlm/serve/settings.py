@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +35,15 @@ class ServeSettings:
     timeout_s: float = 30.0
     poll_interval_s: float = 5.0
     mask_input: bool = False
+    mask_names: Path | None = None
     audit_path: Path | None = None
     audit_db: bool = False
     audit_texts: bool = False
     max_explain_texts: int = 8
     explain_steps: int = 20
+    max_header_bytes: int = 32_768
+    max_headers: int = 100
+    header_timeout_s: float = 10.0
 
     def registry(self) -> str:
         """The registry URL (keys, audit table, and models unless bundles are given)."""
@@ -62,10 +67,13 @@ class ServeSettings:
             "--explain-steps": self.explain_steps,
             "--timeout": self.timeout_s,
             "--poll-interval": self.poll_interval_s,
+            "--max-header-bytes": self.max_header_bytes,
+            "--max-headers": self.max_headers,
+            "--header-timeout": self.header_timeout_s,
         }
         for option, value in positive.items():
-            if value <= 0:
-                raise ServeError(f"{option} must be positive, not {value}.")
+            if not math.isfinite(value) or value <= 0:
+                raise ServeError(f"{option} must be positive and finite, not {value}.")
         if self.max_wait_ms < 0:
             raise ServeError(f"--max-wait-ms must be 0 or more, not {self.max_wait_ms}.")
         return self

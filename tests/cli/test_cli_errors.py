@@ -89,7 +89,8 @@ def test_file_that_is_not_utf8_names_the_line_and_offers_encoding(
         capsys,
         ["train", str(write_recipe(tmp_path, tiny_recipe))],
         "latin.csv line 3",
-        "--encoding",
+        "--encoding cp1252",
+        "data.encoding: cp1252",
     )
 
 
@@ -150,3 +151,48 @@ def test_predict_needs_texts_or_an_input_file(tmp_path, capsys) -> None:
 
 def test_option_out_of_range_is_a_usage_error_not_a_traceback(capsys) -> None:
     fails_with(capsys, ["predict", "runs/none", "hello", "--batch-size", "0"], "--batch-size")
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_recipe_saved_with_a_byte_order_mark_is_read(
+    tmp_path, capsys, tiny_recipe, codec: str
+) -> None:
+    tiny_recipe["train"]["epoch"] = 2
+    path = tmp_path / "recipe.yaml"
+    bom = b"\xfe\xff" if codec == "utf-16-be" else b""
+    path.write_bytes(bom + yaml.safe_dump(tiny_recipe).encode(codec))
+    fails_with(capsys, ["train", str(path)], "unknown key 'train.epoch'")
+
+
+def test_recipe_that_is_not_utf8_names_the_line(tmp_path, capsys, tiny_recipe) -> None:
+    path = write_recipe(tmp_path, tiny_recipe)
+    path.write_bytes(path.read_bytes() + "# caf\xe9\n".encode("cp1252"))
+    fails_with(
+        capsys, ["train", str(path)], "recipe.yaml line", "not valid utf-8 (byte 0xe9)", "UTF-8"
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "shown", "problem"),
+    [
+        ("train.epochs=\x00", "train.epochs=\\x00", "control character U+0000"),
+        ("task.text_column=a\x1b", "task.text_column=a\\x1b", "control character U+001B"),
+        ("task.text_column=\udcff", "task.text_column=\\xff", "byte 0xff that is not valid"),
+    ],
+)
+def test_override_with_control_characters_or_bad_bytes(
+    tmp_path, capsys, tiny_recipe, override: str, shown: str, problem: str
+) -> None:
+    path = write_recipe(tmp_path, tiny_recipe)
+    fails_with(capsys, ["train", str(path), "--set", override], f"'{shown}'", problem)
+
+
+def test_override_whose_value_is_not_yaml(tmp_path, capsys, tiny_recipe) -> None:
+    path = write_recipe(tmp_path, tiny_recipe)
+    fails_with(
+        capsys,
+        ["train", str(path), "--set", "train.epochs=[1,"],
+        "'train.epochs=[1,'",
+        "not valid YAML",
+        "a list is written [a, b]",
+    )

@@ -105,8 +105,29 @@ def test_undecodable_byte_names_line_column_and_byte(tmp_path: Path) -> None:
     path = _write(tmp_path / "x.csv", b"text,label\nok,a\ncaf\xe9,b\n")
     message = _error(path)
     assert f"{path} line 3, column 4 is not valid utf-8 (byte 0xe9)" in message
-    assert "--encoding latin-1" in message
-    assert read_table(path, encoding="latin-1").rows[1]["text"] == "café"
+    assert "--encoding cp1252" in message and "data.encoding: cp1252" in message
+    assert read_table(path, encoding="cp1252").rows[1]["text"] == "café"
+
+
+def test_gbk_file_hint_names_gb18030_not_latin1(tmp_path: Path) -> None:
+    path = _write(tmp_path / "x.csv", "text,label\n退货太慢了,投诉\n".encode("gbk"))
+    message = _error(path)
+    assert "decodes cleanly as gb18030: pass --encoding gb18030" in message
+    assert "latin-1" not in message
+    assert read_table(path, encoding="gb18030").rows[0] == {"text": "退货太慢了", "label": "投诉"}
+
+
+def test_file_no_common_encoding_reads_asks_for_the_real_one(tmp_path: Path) -> None:
+    path = _write(tmp_path / "x.csv", b"text,label\n\x81\x00,a\n")
+    assert "No common encoding reads it cleanly" in _error(path)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_byte_order_mark_is_followed_with_the_default_encoding(tmp_path: Path, codec: str) -> None:
+    text = "text,label\n退货,投诉\n"
+    bom = {"utf-16-be": b"\xfe\xff", "utf-32": b"", "utf-16": b"", "utf-8-sig": b""}[codec]
+    path = _write(tmp_path / "x.csv", bom + text.encode(codec))
+    assert read_table(path).rows == [{"text": "退货", "label": "投诉"}]
 
 
 def test_malformed_jsonl_line(tmp_path: Path) -> None:

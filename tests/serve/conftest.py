@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import make_rows, write_csv
+from tests.conftest import make_rows, one_epoch_recipe, write_csv
 
 
 @pytest.fixture(autouse=True)
@@ -31,19 +31,7 @@ def tiny_bundles(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
 
     folder = tmp_path_factory.mktemp("serve-bundles")
     data = write_csv(folder / "train.csv", make_rows(240, seed=1))
-    recipe = {
-        "model": str(tiny_model_dir),
-        "data": {"train": str(data)},
-        "train": {
-            "epochs": 1,
-            "batch_size": 16,
-            "learning_rate": 5e-3,
-            "max_length": 32,
-            "warmup_ratio": 0.0,
-            "early_stopping_patience": None,
-        },
-        "output": str(folder / "tiny-1"),
-    }
+    recipe = one_epoch_recipe(tiny_model_dir, data, folder / "tiny-1")
     first = Path(bizlm.train(recipe).bundle)
     second = folder / "tiny-2"
     shutil.copytree(first, second)

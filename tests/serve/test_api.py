@@ -84,7 +84,11 @@ def test_registry_models_are_served_with_their_version(make_client, registry_url
 
 def test_health_readiness_metrics_and_docs(open_client):
     assert open_client.get("/healthz").json() == {"status": "ok", "models": []}
-    assert open_client.get("/readyz").json() == {"status": "ready", "models": ["tiny-1"]}
+    assert open_client.get("/readyz").json() == {
+        "status": "ready",
+        "models": ["tiny-1"],
+        "versions": {"tiny-1": {"version": "bundle", "failed": None}},
+    }
     open_client.post("/v1/models/tiny-1/predict", json={"text": "good"})
     open_client.post("/v1/models/ghost/predict", json={"text": "good"})
     metrics = open_client.get("/metrics").text

@@ -1,8 +1,13 @@
-"""API keys: stored hashed, shown once, scopes, rate limits, revocation, --no-auth rules."""
+"""API keys: stored hashed, shown once, scopes, rate limits, revocation, --no-auth rules.
+
+Also the audit file, which is readable by its owner only.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -10,6 +15,7 @@ import pytest
 from bizlm.cli import run
 from bizlm.registry.db import ApiKeyRow, RegistryError, transaction
 from bizlm.registry.keys import KeyStore, hash_key
+from bizlm.serve.audit import AuditLog
 from bizlm.serve.settings import ServeError, ServeSettings
 
 
@@ -134,3 +140,20 @@ def test_no_auth_only_on_loopback(capsys):
             ServeSettings(host=host, auth=False).check()
     assert run(["serve", "--no-auth", "--host", "0.0.0.0"]) == 2
     assert "--no-auth is only allowed on a loopback host" in capsys.readouterr().err
+
+
+def test_the_audit_file_is_readable_by_its_owner_only(tmp_path: Path):
+    fresh, older = tmp_path / "logs" / "audit.jsonl", tmp_path / "older.jsonl"
+    older.write_text("")
+    older.chmod(0o644)  # as written by an earlier version
+    previous = os.umask(0o022)
+    try:
+        for path in (fresh, older):
+            audit = AuditLog(path)
+            audit.record({"key_name": "app", "status": 200})
+            audit.close()
+    finally:
+        os.umask(previous)
+    for path in (fresh, older):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert json.loads(path.read_text())["key_name"] == "app"

@@ -24,6 +24,18 @@ def test_serve_refuses_an_empty_registry_and_non_bundles(tmp_path: Path, capsys)
     assert "is not a bizlm bundle" in error()
     assert run(["serve", "--max-texts", "0", "--no-auth"]) == 2
     assert "--max-texts must be positive" in error()
+    assert run(["serve", "--header-timeout", "inf", "--no-auth"]) == 2
+    assert "--header-timeout must be positive and finite, not inf" in error()
+
+
+def test_serve_refuses_a_port_outside_1_to_65535(capsys):
+    for port, bound in (
+        ("99999", "less than or equal to 65535"),
+        ("0", "greater than or equal to 1"),
+    ):
+        assert run(["serve", "--no-auth", "--port", port]) == 2
+        error = " ".join(capsys.readouterr().err.split())
+        assert f"Invalid value for '--port': Input should be {bound}" in error
 
 
 def test_serve_starts_answers_and_masks_its_log(tiny_bundles: list[Path], tmp_path: Path):
@@ -58,6 +70,8 @@ def test_serve_starts_answers_and_masks_its_log(tiny_bundles: list[Path], tmp_pa
             f"{url}/v1/models/tiny-1/predict", json={"text": "good"}, params={"mail": "a@b.io"}
         )
         assert answer.status_code == 200
+        huge = httpx.get(f"{url}/healthz", headers={"X-Big": "a" * 40_000})
+        assert huge.status_code == 431  # the default header limit is 32 KiB
     finally:
         server.terminate()
         server.wait(30)

@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from bizlm.registry.keys import KeyStore
+from bizlm.registry.keys import MAX_LIMIT, KeyStore
 from bizlm.serve.app import create_app
 from bizlm.serve.settings import ServeSettings
 
@@ -34,8 +34,11 @@ CASES = [
 
 @pytest.fixture()
 def fuzzed(tiny_bundles: list[Path], registry_url: str):
-    """The schema of a server for the tiny model (served as 'tiny-1'), and an admin key."""
-    key = KeyStore(registry_url).create("fuzz", ["admin"])[0]
+    """The schema of a server for the tiny model (served as 'tiny-1'), and an admin key.
+
+    The key's rate limit is the highest allowed, so that requests reach the handlers.
+    """
+    key = KeyStore(registry_url).create("fuzz", ["admin"], MAX_LIMIT, MAX_LIMIT)[0]
     app = create_app(
         ServeSettings(
             registry_url=registry_url,

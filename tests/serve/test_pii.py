@@ -95,3 +95,31 @@ def test_log_filter_masks_message_and_arguments(caplog: pytest.LogCaptureFixture
         "GET /v1/x?mail=[EMAIL]&q=50%",
         "GET /v1/x?q=50%25",
     ]
+
+
+class _FixedEntities:
+    """A tagger stand-in: the first word of every text is a person."""
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        return [{"entities": [{"type": "PER", "start": 0, "end": t.find(" ")}]} for t in texts]
+
+
+def test_the_server_masks_names_in_audit_texts_with_the_installed_tagger(
+    make_client, tiny_bundles, tmp_path
+) -> None:
+    import json
+
+    from bizlm.pii import NameMasker, use_name_masker
+
+    audit = tmp_path / "audit.jsonl"
+    use_name_masker(NameMasker(_FixedEntities()))
+    try:
+        client = make_client(
+            bundles=(tiny_bundles[0],), auth=False, audit_path=audit, audit_texts=True
+        )
+        client.post("/v1/models/tiny-1/predict", json={"text": "Zhang 电话13912345678"})
+        client.__exit__(None, None, None)
+    finally:
+        use_name_masker(None)
+    (event,) = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert event["texts"] == ["[NAME] 电话[PHONE]"]

@@ -133,3 +133,35 @@ def test_cli_flow(registry_url: str, tiny_bundles: list[Path], capsys):
 def test_cli_uses_the_default_registry_under_bizlm_home(tiny_bundles, tmp_path: Path, capsys):
     assert run(["registry", "add", "tweets", str(tiny_bundles[0])]) == 0
     assert (tmp_path / "home" / "registry.db").is_file()
+
+
+def test_the_registry_database_is_created_private(tmp_path: Path):
+    import os
+    import stat
+
+    database = tmp_path / "private" / "registry.db"
+    previous = os.umask(0o022)
+    try:
+        Registry(f"sqlite:///{database}").list()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
+def test_a_registry_made_before_manifests_gains_the_column_and_keeps_its_versions(
+    tmp_path: Path, tiny_bundles: list[Path]
+):
+    import hashlib
+    import sqlite3
+
+    database = tmp_path / "old.db"
+    Registry(f"sqlite:///{database}").add("tweets", tiny_bundles[0])
+    info_digest = hashlib.sha256((tiny_bundles[0] / "bizlm.json").read_bytes()).hexdigest()
+    with sqlite3.connect(database) as connection:  # as an earlier bizlm wrote it
+        connection.execute("ALTER TABLE model_versions DROP COLUMN manifest")
+        connection.execute("UPDATE model_versions SET fingerprint = ?", (info_digest,))
+    reopened = Registry(f"sqlite+pysqlite:///{database}")  # a new engine, as after an upgrade
+    (old,) = reopened.list("tweets")
+    assert old.manifest is None
+    assert reopened.promote("tweets", 1).stage == "production"
+    assert reopened.add("tweets", tiny_bundles[1]).manifest is not None

@@ -120,17 +120,32 @@ def replay(
     as_json: JsonOption = False,
 ) -> None:
     """Replay a historical stream in time order, sped up, into a folder or a running service."""
-    from bizlm.apps.risk.config import RiskError
+    from bizlm.apps.risk.config import RiskError, RiskFolder
+    from bizlm.apps.risk.items import TimeBounds
     from bizlm.apps.risk.replay import parse_speed, plan_replay
     from bizlm.apps.risk.replay_targets import replay_to_folder, replay_to_url
 
     if (folder is None) == (url is None):
         raise RiskError("Give exactly one of --dir FOLDER or --url URL.")
     pace = parse_speed(speed)
-    plan = plan_replay(file)
+    bounds = RiskFolder.open(folder).time_bounds if folder is not None else TimeBounds()
+    plan = plan_replay(file, bounds)
     if folder is not None:
         summary = replay_to_folder(plan, pace, folder)
     else:
         assert url is not None
         summary = replay_to_url(plan, pace, url, api_key)
     _print(summary, as_json)
+    if summary["rejected"]:
+        _warn_rejected(summary["rejected"], len(plan.items) + len(plan.unreadable))
+
+
+def _warn_rejected(rejected: list[dict[str, Any]], total: int) -> None:
+    """Say on stderr how many lines were not stored, and why (the first few reasons)."""
+    reasons = "; ".join(r["reason"] for r in rejected[:3])
+    more = f"; and {len(rejected) - 3} more" if len(rejected) > 3 else ""
+    typer.echo(
+        f"warning: {len(rejected)} of {total} lines were rejected and not stored: {reasons}"
+        f"{more}. Every one is listed under 'rejected' with its line and reason.",
+        err=True,
+    )

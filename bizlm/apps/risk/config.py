@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bizlm.apps.risk.items import EARLIEST_TIME, MAX_FUTURE, TimeBounds, parse_time
 from bizlm.atomic import atomic_write_text
 from bizlm.errors import BizlmError
 from bizlm.yaml_files import read_yaml_mapping
@@ -17,6 +18,7 @@ RULES_FILE = "rules.yaml"
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 MIN_WINDOW_S = 5 * 60
 MAX_WINDOW_S = 86400
+MAX_WINDOWS = 2000
 
 
 class RiskError(BizlmError):
@@ -85,6 +87,9 @@ class RiskConfig(BaseModel):
     inbox: str = "inbox"
     log_alerts: bool = True
     webhooks: list[WebhookConfig] = []
+    earliest_time: str | float = EARLIEST_TIME
+    max_future: str | int = MAX_FUTURE
+    max_windows: int = Field(MAX_WINDOWS, ge=10, le=100_000)
 
 
 class RiskFolder:
@@ -111,7 +116,9 @@ class RiskFolder:
             where = ".".join(str(part) for part in first["loc"])
             raise RiskError(f"{path}: {where}: {first['msg']}.") from None
         parse_window(config.window, f"{path}: window")
-        return cls(Path(root), config)
+        folder = cls(Path(root), config)
+        folder.time_bounds  # noqa: B018 - refuse bad time bounds when the folder is opened
+        return folder
 
     def save(self) -> None:
         """Write ``risk.yaml`` atomically."""
@@ -137,3 +144,20 @@ class RiskFolder:
     def window_s(self) -> int:
         """The default trend window in seconds."""
         return parse_window(self.config.window, "window")
+
+    @property
+    def time_bounds(self) -> TimeBounds:
+        """The item times accepted: from ``earliest_time`` to ``max_future`` after now."""
+        where = self.root / CONFIG_FILE
+        try:
+            earliest = parse_time(self.config.earliest_time)
+        except ValueError as exc:
+            raise RiskError(
+                f"{where}: earliest_time: {exc}.", hint="Write e.g. 2000-01-01T00:00:00Z."
+            ) from None
+        if earliest < 0:
+            raise RiskError(
+                f"{where}: earliest_time '{self.config.earliest_time}' is before 1970.",
+                hint="Pick a time from 1970-01-01 on.",
+            )
+        return TimeBounds(earliest, parse_duration(self.config.max_future, f"{where}: max_future"))

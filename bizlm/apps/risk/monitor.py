@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ class Monitor:
                 hint=f"Set it in risk.yaml to one of {', '.join(self.classifier.sentiments)}.",
             )
         self.rules: list[Rule] = load_rules(folder.rules, self.classifier.topics)
+        self.bounds = folder.time_bounds
         self.store = ItemStore(folder.database)
         self._step_lock = threading.Lock()
 
@@ -100,8 +102,10 @@ class Monitor:
         return cls(RiskFolder.open(root))
 
     def ingest(self, raws: list[Any]) -> IngestResult:
-        """Check and store a batch (idempotent by id); classification happens in :meth:`step`."""
-        accepted, rejected = check_items(raws)
+        """Check and store a batch (idempotent by id); classification happens in :meth:`step`.
+
+        Items whose time is outside the folder's bounds are rejected with the reason."""
+        accepted, rejected = check_items(raws, self.bounds)
         added, duplicates = self.store.add(accepted)
         return IngestResult(added, duplicates, rejected)
 
@@ -122,7 +126,13 @@ class Monitor:
                 result.failed += failed
                 if labelled + failed == 0:
                     break
-            result.alerts = evaluate_rules(self.store, self.rules, config.negative_label)
+            result.alerts = evaluate_rules(
+                self.store,
+                self.rules,
+                config.negative_label,
+                config.max_windows,
+                self.bounds.latest(time.time()),
+            )
             if result.alerts:
                 if config.log_alerts:
                     log_alerts(result.alerts)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.apps.risk.config import RiskError
-from bizlm.apps.risk.items import parse_time
+from bizlm.apps.risk.items import TimeBounds
 from bizlm.apps.risk.jsonl import read_items
 
 MAX_BATCH = 500
@@ -33,26 +33,29 @@ def parse_speed(text: str) -> float | None:
 
 @dataclass
 class ReplayPlan:
-    """The items to send, in event-time order, and the lines that could not be read."""
+    """The items to send as (time, line number, value), in event-time order, and the lines that
+    could not be read."""
 
-    items: list[tuple[float, Any]]
+    items: list[tuple[float, int, Any]]
     unreadable: list[dict[str, Any]]
 
 
-def plan_replay(path: Path) -> ReplayPlan:
-    """Read a JSONL file and order its items by time; items without a usable time go first
-    (the receiver rejects them with the reason, so they are reported, not dropped)."""
+def plan_replay(path: Path, bounds: TimeBounds) -> ReplayPlan:
+    """Read a JSONL file and order its items by time; items without a usable time (unreadable
+    or outside ``bounds``) go first: the receiver rejects them with the reason, so they are
+    reported, not dropped, and never stretch the replay's pacing."""
     if not Path(path).is_file():
         raise RiskError(f"No file at {path}.", hint="Pass a JSONL file of items.")
-    values, _, rejected = read_items(path)
-    timed: list[tuple[float, Any]] = []
-    for value in values:
+    values, lines, rejected = read_items(path)
+    now = time.time()
+    timed: list[tuple[float, int, Any]] = []
+    for value, line in zip(values, lines, strict=True):
         try:
-            moment = parse_time(value.get("time") if isinstance(value, dict) else None)
+            moment = bounds.check(value.get("time") if isinstance(value, dict) else None, now)
         except ValueError:
             moment = float("-inf")
-        timed.append((moment, value))
-    timed.sort(key=lambda pair: pair[0])
+        timed.append((moment, line, value))
+    timed.sort(key=lambda entry: (entry[0], entry[1]))
     return ReplayPlan(timed, [r.as_dict() for r in rejected])
 
 
@@ -61,24 +64,28 @@ def batches(
     speed: float | None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> Iterator[list[Any]]:
-    """Yield batches of items when they fall due at ``speed`` (all at once when None)."""
+) -> Iterator[tuple[list[int], list[Any]]]:
+    """Yield (line numbers, items) batches when they fall due at ``speed`` (all at once when
+    None)."""
     if not plan.items:
         return
-    finite = [moment for moment, _ in plan.items if moment != float("-inf")]
+    finite = [moment for moment, _, _ in plan.items if moment != float("-inf")]
     first = finite[0] if finite else 0.0
     started = clock()
     index = 0
     while index < len(plan.items):
         due_until = float("inf") if speed is None else first + (clock() - started) * speed
+        lines: list[int] = []
         batch: list[Any] = []
         while index < len(plan.items) and len(batch) < MAX_BATCH:
-            if plan.items[index][0] > due_until:
+            moment, line, value = plan.items[index]
+            if moment > due_until:
                 break
-            batch.append(plan.items[index][1])
+            lines.append(line)
+            batch.append(value)
             index += 1
         if batch:
-            yield batch
+            yield lines, batch
         elif speed is not None:
             wait = (plan.items[index][0] - first) / speed - (clock() - started)
             sleep(min(max(wait, 0.0), 1.0))

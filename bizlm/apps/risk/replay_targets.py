@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 
 from bizlm.apps.risk.config import RiskError
+from bizlm.apps.risk.items import Rejected
+from bizlm.apps.risk.jsonl import at_lines
 from bizlm.apps.risk.monitor import Monitor
 from bizlm.apps.risk.replay import ReplayPlan, batches
 
@@ -27,12 +29,12 @@ def replay_to_folder(plan: ReplayPlan, speed: float | None, folder: Path) -> dic
     monitor = Monitor.open(folder)
     summary = _summary(plan)
     try:
-        for batch in batches(plan, speed):
+        for lines, batch in batches(plan, speed):
             result = monitor.ingest(batch)
             summary["sent"] += len(batch)
             summary["accepted"] += result.accepted
             summary["duplicates"] += result.duplicates
-            summary["rejected"] += [r.as_dict() for r in result.rejected]
+            summary["rejected"] += [r.as_dict() for r in at_lines(result.rejected, lines)]
             summary["alerts"] += len(monitor.step().alerts)
     finally:
         monitor.close()
@@ -48,7 +50,7 @@ def replay_to_url(
     headers = {"X-API-Key": api_key} if api_key else {}
     endpoint = url.rstrip("/") + "/v1/risk/items"
     with httpx.Client(timeout=60) as client:
-        for batch in batches(plan, speed):
+        for lines, batch in batches(plan, speed):
             try:
                 answer = client.post(endpoint, json={"items": batch}, headers=headers)
             except httpx.HTTPError as exc:
@@ -60,5 +62,9 @@ def replay_to_url(
             summary["sent"] += len(batch)
             summary["accepted"] += body["accepted"]
             summary["duplicates"] += body["duplicates"]
-            summary["rejected"] += body["rejected"]
+            rejected = [
+                Rejected(r["index"], r.get("id"), r["reason"], r.get("field"))
+                for r in body["rejected"]
+            ]
+            summary["rejected"] += [r.as_dict() for r in at_lines(rejected, lines)]
     return summary

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,8 +19,9 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from bizlm.apps.risk.alerting import acknowledge, list_alerts, topic_series
+from bizlm.apps.risk.alerting import acknowledge, list_alerts, series_start, topic_series
 from bizlm.apps.risk.config import RiskError, parse_window
+from bizlm.apps.risk.items import Rejected
 from bizlm.apps.risk.monitor import Monitor
 from bizlm.apps.risk.sinks import list_outbox
 from bizlm.apps.risk.watcher import DropWatcher
@@ -47,6 +49,14 @@ def _window(value: str | None, monitor: Monitor) -> int:
         raise ApiError(422, "invalid_window", str(exc)) from None
 
 
+def _no_valid_items(rejected: list[Rejected]) -> str:
+    """Why a batch was refused: the first rejected item's index, field and reason."""
+    first = rejected[0]
+    where = f"item {first.index}" + (f", field '{first.field}'" if first.field else "")
+    more = f" (and {len(rejected) - 1} more, listed in 'rejected')" if len(rejected) > 1 else ""
+    return f"No item of the batch was accepted: {where}: {first.reason}{more}."
+
+
 def risk_router(monitor: Monitor, require_scope: Any) -> APIRouter:
     """The ``/v1/risk`` routes and the dashboard; ``require_scope`` is the server's key check."""
     router = APIRouter(tags=["risk"])
@@ -65,7 +75,7 @@ def risk_router(monitor: Monitor, require_scope: Any) -> APIRouter:
         result = await asyncio.to_thread(monitor.ingest, body.items)
         answer = result.as_dict()
         if result.accepted + result.duplicates == 0:
-            error = {"code": "no_valid_items", "message": "No item of the batch was accepted."}
+            error = {"code": "no_valid_items", "message": _no_valid_items(result.rejected)}
             return JSONResponse({"error": error, **answer}, status_code=422)
         return answer
 
@@ -81,15 +91,23 @@ def risk_router(monitor: Monitor, require_scope: Any) -> APIRouter:
     async def trends(
         window: str | None = None, entity: str | None = None, last: int = Query(48, ge=1, le=2000)
     ) -> dict[str, Any]:
-        """Per topic: items, negatives and negative share of the last ``last`` windows."""
+        """Per topic: items, negatives and negative share of the last ``last`` windows (at
+        most ``max_windows`` of risk.yaml; ``cut`` says that older classified items exist)."""
         window_s = _window(window, monitor)
-        negative = monitor.folder.config.negative_label
-        counts = await asyncio.to_thread(monitor.store.window_counts, window_s, negative, entity)
-        latest = await asyncio.to_thread(monitor.store.latest_time)
+        config = monitor.folder.config
+        newest = monitor.bounds.latest(time.time())
+        latest = await asyncio.to_thread(monitor.store.latest_time, newest)
         until = ((latest or 0) // window_s + 1) * window_s  # include the open window
-        series = topic_series(counts, window_s, until)
+        since = series_start(window_s, until, config.max_windows)
+        counts = await asyncio.to_thread(
+            monitor.store.window_counts, window_s, config.negative_label, entity, since, until
+        )
+        cut = await asyncio.to_thread(monitor.store.classified_before, since, entity)
+        series = topic_series(counts, window_s, until, config.max_windows)
         return {
             "window_s": window_s,
+            "max_windows": config.max_windows,
+            "cut": cut,
             "topics": {
                 topic: [
                     {

@@ -7,6 +7,7 @@ its error and is retried until it succeeds or runs out of attempts — it is nev
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,8 +41,10 @@ from sqlalchemy.dialects.sqlite import insert
 
 from bizlm.apps.risk.items import Item
 from bizlm.pii import mask
+from bizlm.private_files import ensure_private_file
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: no row can have a larger id
 metadata = MetaData()
 
 items = Table(
@@ -125,6 +128,7 @@ class WindowCount:
 
 def open_engine(path: Path) -> Engine:
     """An engine on a SQLite file (WAL, waits on locks), with the tables created."""
+    ensure_private_file(path)  # customer texts: 0600 (SQLite's journal files follow) before use
     engine = create_engine(f"sqlite:///{path}")
 
     @event.listens_for(engine, "connect")
@@ -145,6 +149,14 @@ def _count_attempts(connection: Connection, changes: dict[str, dict[str, Any]]) 
             .where(items.c.id == item_id)
             .values(attempts=items.c.attempts + 1, **values)
         )
+
+
+def _classified(entity: str | None) -> list[Any]:
+    conditions: list[Any] = [items.c.status == DONE]  # classified, naming ``entity`` if given
+    if entity is not None:
+        tagged = select(item_entities.c.item_id).where(item_entities.c.entity == entity.lower())
+        conditions.append(items.c.id.in_(tagged))
+    return conditions
 
 
 class ItemStore:
@@ -238,10 +250,11 @@ class ItemStore:
             found = {status: count for status, count in connection.execute(query)}
         return {status: found.get(status, 0) for status in (PENDING, DONE, FAILED)}
 
-    def latest_time(self) -> float | None:
-        """The newest event time among stored items (the stream's watermark)."""
+    def latest_time(self, until: float = math.inf) -> float | None:
+        """The newest event time among stored items up to ``until`` (the stream's watermark)."""
+        query = select(func.max(items.c.time)).where(items.c.time <= until)
         with self.engine.connect() as connection:
-            return connection.execute(select(func.max(items.c.time))).scalar()
+            return connection.execute(query).scalar()
 
     def latest(self, limit: int, status: str | None = None) -> list[dict[str, Any]]:
         """The newest items (by event time), optionally of one status."""
@@ -252,25 +265,34 @@ class ItemStore:
             return [dict(row._mapping) for row in connection.execute(query)]
 
     def window_counts(
-        self, window_s: int, negative_label: str, entity: str | None = None
+        self,
+        window_s: int,
+        negative_label: str,
+        entity: str | None = None,
+        since: float = 0.0,
+        until: float = math.inf,
     ) -> list[WindowCount]:
-        """Classified items per topic and window (aligned to the Unix epoch), with negatives."""
+        """Classified items per topic and window (aligned to the Unix epoch), with negatives,
+        for the windows from ``since`` to ``until`` (window starts)."""
         bucket = cast(items.c.time / window_s, Integer).label("bucket")
         negative = func.sum(case((items.c.sentiment == negative_label, 1), else_=0))
         query = (
             select(items.c.topic, bucket, func.count().label("n"), negative.label("neg"))
-            .where(items.c.status == DONE)
+            .where(*_classified(entity), items.c.time >= since, items.c.time < until)
             .group_by(items.c.topic, bucket)
             .order_by(items.c.topic, bucket)
         )
-        if entity is not None:
-            tagged = select(item_entities.c.item_id).where(item_entities.c.entity == entity.lower())
-            query = query.where(items.c.id.in_(tagged))
         with self.engine.connect() as connection:
             return [
                 WindowCount(row.topic, float(row.bucket * window_s), row.n, int(row.neg or 0))
                 for row in connection.execute(query)
             ]
+
+    def classified_before(self, moment: float, entity: str | None = None) -> bool:
+        """Whether a classified item (naming ``entity``, when given) is older than ``moment``."""
+        query = select(items.c.id).where(*_classified(entity), items.c.time < moment).limit(1)
+        with self.engine.connect() as connection:
+            return connection.execute(query).first() is not None
 
     def close(self) -> None:
         """Release the database connections."""

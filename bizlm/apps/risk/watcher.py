@@ -13,8 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bizlm.apps.risk.items import Rejected
-from bizlm.apps.risk.jsonl import read_items
+from bizlm.apps.risk.jsonl import at_lines, read_items
 from bizlm.apps.risk.monitor import IngestResult, Monitor
 from bizlm.atomic import atomic_write_text
 
@@ -30,9 +29,7 @@ def ingest_file(monitor: Monitor, path: Path) -> IngestResult:
         part = monitor.ingest(values[start : start + BATCH])
         result.accepted += part.accepted
         result.duplicates += part.duplicates
-        for item in part.rejected:
-            line = lines[start + item.index]
-            result.rejected.append(Rejected(line, item.id, f"line {line}: {item.reason}"))
+        result.rejected += at_lines(part.rejected, lines[start : start + BATCH])
     return result
 
 
@@ -63,4 +60,13 @@ class DropWatcher:
         atomic_write_text(done / f"{path.stem}.report.json", json.dumps(report, indent=2))
         os.replace(path, done / path.name)
         log.info("inbox %s: %s", path.name, {k: v for k, v in report.items() if k != "rejected"})
+        if report.get("rejected"):
+            log.warning(
+                "inbox %s: %d lines rejected, not stored (first: %s); every line and reason is in "
+                "%s",
+                path.name,
+                len(report["rejected"]),
+                report["rejected"][0]["reason"],
+                done / f"{path.stem}.report.json",
+            )
         return report

@@ -16,6 +16,7 @@ from typing import Any
 from bizlm.apps.support.project import OUT_OF_SCOPE
 from bizlm.atomic import atomic_write_text
 from bizlm.pii import mask
+from bizlm.private_files import ensure_private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -44,12 +45,14 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 """
 
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer
+
 
 class ConversationStore:
     """One SQLite file holding every conversation of a support desk."""
 
     def __init__(self, path: Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_file(path)  # customer texts: 0600 before SQLite opens it
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
@@ -99,7 +102,9 @@ class ConversationStore:
         return conversation
 
     def message(self, message_id: int) -> dict[str, Any] | None:
-        """One stored message, or None."""
+        """One stored message, or None (also for ids no SQLite row can have)."""
+        if not 1 <= message_id <= MAX_ROW_ID:
+            return None
         with self._lock:
             row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         return dict(row) if row is not None else None
@@ -141,5 +146,5 @@ def export_feedback(store: ConversationStore, output: Path) -> dict[str, int]:
             skipped["out_of_scope"] += 1
         else:
             rows.append(json.dumps({"text": item["question"], "label": label}, ensure_ascii=False))
-    atomic_write_text(output, "".join(f"{row}\n" for row in rows))
+    atomic_write_text(Path(output), "".join(f"{row}\n" for row in rows), private=True)
     return {"written": len(rows), **{f"skipped_{k}": v for k, v in skipped.items()}}

@@ -29,7 +29,8 @@ def test_init_refuses_an_existing_folder_and_non_bundles(tmp_path: Path, capsys)
     assert "--topic-bundle" in error(capsys)
     assert run(["app", "risk", "init", str(tmp_path / "t"), "--window", "2m"]) == 2
     assert "outside 5m … 1d" in error(capsys)
-    assert run(["app", "risk", "replay", str(tmp_path / "none.jsonl"), "--dir", "x"]) == 2
+    missing = str(tmp_path / "none.jsonl")
+    assert run(["app", "risk", "replay", missing, "--url", "http://127.0.0.1:9"]) == 2
     assert "No file at" in error(capsys)
 
 
@@ -70,12 +71,14 @@ def test_replay_ingests_in_time_order_and_reports_every_rejected_line(
         )
         == 0
     )
-    summary = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
     assert (summary["sent"], summary["accepted"], summary["duplicates"]) == (13, 12, 0)
     assert [r["reason"] for r in summary["rejected"]] == [
         "line 13 is not JSON: Expecting value",
-        "time 'tomorrow' is not an ISO 8601 date-time",
+        "line 14: time 'tomorrow' is not an ISO 8601 date-time",
     ]
+    assert "warning: 2 of 14 lines were rejected and not stored" in " ".join(captured.err.split())
     assert (
         run(
             ["app", "risk", "replay", str(source), "--speed", "max", "--dir", str(folder), "--json"]
@@ -91,7 +94,7 @@ def test_replay_ingests_in_time_order_and_reports_every_rejected_line(
 
 def test_replay_paces_batches_by_event_time():
     assert parse_speed("60x") == 60.0 and parse_speed("max") is None
-    plan = ReplayPlan([(T0, "a"), (T0 + 30, "b"), (T0 + 600, "c")], [])
+    plan = ReplayPlan([(T0, 1, "a"), (T0 + 30, 2, "b"), (T0 + 600, 3, "c")], [])
     now = [0.0]
     slept: list[float] = []
 
@@ -100,7 +103,7 @@ def test_replay_paces_batches_by_event_time():
         now[0] += seconds
 
     sent = list(batches(plan, 60.0, clock=lambda: now[0], sleep=sleep))
-    assert sent == [["a"], ["b"], ["c"]]
+    assert sent == [([1], ["a"]), ([2], ["b"]), ([3], ["c"])]
     assert now[0] == pytest.approx(10.0)  # 600 s of history at 60x
     assert max(slept) <= 1.0
 
@@ -112,3 +115,9 @@ def test_the_packaged_default_recipes_are_the_documented_ones():
     for role in ("topic", "sentiment"):
         packaged = (DEFAULT_RECIPES / f"{role}.yaml").read_text()
         assert packaged == (root / "recipes" / f"risk-{role}.yaml").read_text()
+
+
+@pytest.mark.parametrize("app", ["risk", "support", "recommend"])
+def test_app_servers_refuse_a_port_out_of_range(app, tmp_path, capsys):
+    assert run(["app", app, "serve", str(tmp_path), "--port", "99999"]) == 2
+    assert "--port': Input should be less than or equal to 65535" in capsys.readouterr().err

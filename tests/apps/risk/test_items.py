@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bizlm.apps.risk.items import check_items, parse_time
+from bizlm.apps.risk.items import TimeBounds, check_items, parse_time
 
 
 def test_times_parse_from_iso_and_unix_seconds():
@@ -22,13 +22,13 @@ def test_bad_items_are_rejected_with_reasons_and_the_rest_accepted():
         {"id": "a", "time": "2024-03-01T00:00:00Z", "source": "wire", "text": "ok"},
         {"id": "b", "time": "2024-03-01T00:00:00Z", "text": "   "},
         {"id": "c", "time": "not a time", "text": "hello"},
-        {"id": "a", "time": 0, "text": "same id again"},
-        {"time": 0, "text": "no id"},
+        {"id": "a", "time": 1709251200, "text": "same id again"},
+        {"time": 1709251200, "text": "no id"},
         "not an object",
-        {"id": 7, "time": 0, "text": "numeric id", "metadata": {"lang": "en"}},
-        {"id": "d", "time": 0, "text": "x", "colour": "red"},
+        {"id": 7, "time": 1709251200, "text": "numeric id", "metadata": {"lang": "en"}},
+        {"id": "d", "time": 1709251200, "text": "x", "colour": "red"},
     ]
-    accepted, rejected = check_items(raws)
+    accepted, rejected = check_items(raws, TimeBounds())
     assert [item.id for item in accepted] == ["a", "7"]
     assert accepted[1].metadata == {"lang": "en"}
     reasons = {r.index: r.reason for r in rejected}
@@ -39,3 +39,4 @@ def test_bad_items_are_rejected_with_reasons_and_the_rest_accepted():
     assert reasons[5] == "an item must be a JSON object"
     assert "unknown fields ['colour']" in reasons[7]
     assert [r.id for r in rejected] == ["b", "c", "a", None, None, "d"]
+    assert [r.field for r in rejected] == ["text", "time", "id", "id", None, None]

@@ -56,8 +56,13 @@ def test_a_batch_is_partly_accepted_and_a_retry_is_not_counted_twice(client: Tes
     body = answer.json()
     assert (body["accepted"], body["duplicates"]) == (1, 0)
     assert body["rejected"] == [
-        {"index": 1, "id": "b", "reason": "text is missing or empty"},
-        {"index": 2, "id": "c", "reason": "time 'half past ten' is not an ISO 8601 date-time"},
+        {"index": 1, "id": "b", "field": "text", "reason": "text is missing or empty"},
+        {
+            "index": 2,
+            "id": "c",
+            "field": "time",
+            "reason": "time 'half past ten' is not an ISO 8601 date-time",
+        },
     ]
     again = client.post("/v1/risk/items", json={"items": batch[:1]}).json()
     assert (again["accepted"], again["duplicates"]) == (0, 1)
@@ -72,6 +77,10 @@ def test_a_batch_with_no_usable_item_is_a_422_listing_every_reason(client: TestC
     assert answer.status_code == 422
     body = answer.json()
     assert body["error"]["code"] == "no_valid_items"
+    assert body["error"]["message"] == (
+        "No item of the batch was accepted: item 0, field 'time': "
+        "time '?' is not an ISO 8601 date-time."
+    )
     assert body["rejected"][0]["reason"] == "time '?' is not an ISO 8601 date-time"
     assert client.post("/v1/risk/items", json={"items": []}).status_code == 422
     broken = client.post(
@@ -115,6 +124,7 @@ def test_files_dropped_in_the_inbox_are_ingested_and_reported(client: TestClient
     assert [r["index"] for r in report["rejected"]] == [11, 12]
     assert "line 11 is not JSON" in report["rejected"][0]["reason"]
     assert report["rejected"][1]["reason"] == "line 12: text is missing or empty"
+    assert report["rejected"][1]["field"] == "text"
     assert not (inbox / "drop.jsonl").exists() and (inbox / "done" / "drop.jsonl").exists()
 
 

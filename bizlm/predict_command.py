@@ -1,0 +1,126 @@
+"""``bizlm predict``: predict texts given on the command line or every row of a file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from bizlm.encodings import bad_character, printable
+from bizlm.errors import BizlmError
+
+out = Console()
+err = Console(stderr=True)
+
+#: characters of each text shown beside its prediction; --json prints texts in full
+SHOWN_CHARACTERS = 200
+
+
+def predict(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to predict.")] = None,
+    pairs: Annotated[
+        list[str] | None,
+        typer.Option("--pair", help="Second text of each pair (pair models), once per text."),
+    ] = None,
+    input_: Annotated[Path | None, typer.Option("--input", help="File of texts.")] = None,
+    text_column: Annotated[str | None, typer.Option(help="Text column of --input.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write rows with predictions here (default: beside --input, as "
+            "NAME.predictions.csv, numbered rather than overwriting an existing file)."
+        ),
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="Encoding of --input.")] = "utf-8",
+    batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 64,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Predict texts given on the command line or in a file (columns kept, predictions added)."""
+    if bool(texts) == bool(input_):
+        raise BizlmError(
+            "Give texts as arguments or --input FILE (one of the two).",
+            hint='Example: bizlm predict runs/bbc "Shares fell 5%".',
+        )
+    if output is not None and input_ is None:
+        raise BizlmError("--output needs --input.", hint="Use --input FILE --output FILE.")
+    _check_arguments(texts or [], "Text")
+    _check_arguments(pairs or [], "Pair text")
+
+    from bizlm.predict_files import predict_file  # heavy (torch): after the argument checks
+    from bizlm.predictor import load
+
+    predictor = load(bundle)
+    if texts:
+        results = predictor.predict(texts, batch_size, pairs=pairs or None)
+        if as_json:
+            _emit_json([{"text": t, **r} for t, r in zip(texts, results, strict=True)])
+        else:
+            _print_predictions(texts, results)
+        return
+    assert input_ is not None
+    summary = predict_file(
+        predictor, input_, text_column, output, encoding, batch_size, show_progress=not as_json
+    )
+    if as_json:
+        _emit_json(summary)
+        return
+    chosen = "" if output else " (pass --output FILE to choose the file)"
+    out.print(
+        f"{summary['predicted']} rows predicted, written to {summary['output']}{chosen}",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _check_arguments(values: list[str], what: str) -> None:
+    """Refuse arguments holding bytes that are not UTF-8 (control characters are kept)."""
+    for number, value in enumerate(values, start=1):
+        bad = bad_character(value, controls=False)
+        if bad:
+            raise BizlmError(
+                f"{what} {number} ('{printable(_shorten(value))}') holds {bad}.",
+                hint="Pass texts as UTF-8 (check the terminal's encoding), or put them in a "
+                "file and use --input FILE --encoding ENCODING.",
+            )
+
+
+def _print_predictions(texts: list[str], results: list[dict[str, Any]]) -> None:
+    """One line per text: the prediction, a tab, then the text (long texts shortened)."""
+    shortened = 0
+    for text, result in zip(texts, results, strict=True):
+        shown = _shorten(text)
+        shortened += shown != text
+        out.print(
+            f"{_describe(result)}\t{printable(shown)}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if shortened:
+        err.print(
+            f"{shortened} text(s) longer than {SHOWN_CHARACTERS} characters shortened above; "
+            "--json prints them in full.",
+            highlight=False,
+        )
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"
+
+
+def _describe(result: dict[str, Any]) -> str:
+    if "entities" in result:
+        return " ".join(f"[{e['type']}: {e['text']}]" for e in result["entities"]) or "(none)"
+    if "labels" in result:
+        return "|".join(result["labels"]) or "(none)"
+    if "label" in result:
+        return f"{result['label']}\t{result['score']:.4f}"
+    return f"{result['score']:.4f}"
+
+
+def _emit_json(payload: Any) -> None:
+    out.print_json(json.dumps(payload, default=str))
