@@ -25,6 +25,7 @@ quickstart: install
 
 lint: install
 	$(BIN)/ruff check bizlm tests bench
+	$(BIN)/lint-imports
 
 # the support desk demo: trec question types as intents, a written FAQ; chat page on :8000/support
 support-demo: install

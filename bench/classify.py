@@ -22,7 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import describe_machine, peak_rss_mb  # noqa: E402
+from bench.machine import describe_machine  # noqa: E402
+from bizlm.memory import rss_mib  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "classify.json"
 TARGETS = {
@@ -38,14 +39,14 @@ def train_in_subprocess(recipe: str, overrides: list[str]) -> dict[str, Any]:
     """Train in a fresh interpreter; return its metrics, throughput and peak RSS."""
     code = (
         f"import json, sys; sys.path.insert(0, {str(ROOT)!r})\n"
-        "import bizlm\nfrom bench.machine import peak_rss_mb\n"
+        "import bizlm\nfrom bizlm.memory import rss_mib\n"
         f"r = bizlm.train({recipe!r}, {overrides!r})\n"
         "t = r.info['training']\n"
         "print('RESULT ' + json.dumps({'accuracy': r.metrics['accuracy'], "
         "'macro_f1': r.metrics['macro_f1'], 'ece': r.metrics['ece'], "
         "'samples_per_s': t['samples_per_s'], 'train_seconds': t['train_seconds'], "
         "'optimizer_steps': t['optimizer_steps'], 'stopped_early': t['stopped_early'], "
-        "'trainable_parameters': t['trainable_parameters'], 'peak_rss_mb': peak_rss_mb(), "
+        "'trainable_parameters': t['trainable_parameters'], 'peak_rss_mb': rss_mib(peak=True), "
         "'bundle': str(r.bundle)}))\n"
     )
     done = subprocess.run(
@@ -220,7 +221,7 @@ def main() -> None:
         "inference": inference,
         "targets": TARGETS,
         "bench_seconds": time.perf_counter() - started,
-        "bench_peak_rss_mb": peak_rss_mb(),
+        "bench_peak_rss_mb": rss_mib(peak=True),
         "load_average_at_end": os.getloadavg(),
     }
     results["targets_met"] = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 from typing import Any
 
 
@@ -33,8 +32,3 @@ def describe_machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "versions": package_versions(),
     }
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process, in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

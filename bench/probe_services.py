@@ -118,9 +118,9 @@ class Service:
 
     def rss_mb(self) -> float:
         """Resident memory of the server process, in MiB."""
-        import psutil
+        from bizlm.memory import rss_mib
 
-        return psutil.Process(self.process.pid).memory_info().rss / 2**20
+        return rss_mib(self.process.pid)
 
     def stop(self) -> None:
         """Stop the server and wait for it."""

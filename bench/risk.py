@@ -38,7 +38,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import describe_machine, peak_rss_mb  # noqa: E402
+from bench.machine import describe_machine  # noqa: E402
+from bizlm.memory import rss_mib  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "risk.json"
 TARGETS = {"alert_recall": 0.9, "alert_precision": 0.8, "ingest_vs_offline_ratio": 0.7}
@@ -348,7 +349,7 @@ def main() -> None:
         "models, batches of 64); client posts 200 items per request at full speed; offline = "
         "predict_proba batch 32 of both models in this process; one torch thread each",
         "targets": TARGETS,
-        "peak_rss_mb_bench_process": round(peak_rss_mb()),
+        "peak_rss_mb_bench_process": round(rss_mib(peak=True)),
         "machine": describe_machine(),
     }
     print(f"{'metric':<28}{'value':>12}")

@@ -127,9 +127,9 @@ class Server:
 
     def rss_mb(self) -> float:
         """Resident memory of the server process, in MiB."""
-        import psutil
+        from bizlm.memory import rss_mib
 
-        return psutil.Process(self.process.pid).memory_info().rss / 2**20
+        return rss_mib(self.process.pid)
 
     def mean_batch_size(self) -> float:
         """Texts per model call so far, from the server's metrics."""

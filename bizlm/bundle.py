@@ -12,14 +12,12 @@ import json
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from bizlm.atomic import atomic_directory
 from bizlm.bundle_files import check_model_files
+from bizlm.bundle_info import BUNDLE_FORMAT, INFO_FILE, BundleInfo, parse_info
 from bizlm.errors import BundleError
 
-BUNDLE_FORMAT = 2  # 2: classify and score apply task.long_inputs (format 1 cut their texts)
-INFO_FILE = "bizlm.json"
 TRACKED_PACKAGES = ("bizlm", "torch", "transformers", "peft", "accelerate", "tokenizers")
 
 
@@ -36,25 +34,25 @@ def package_versions() -> dict[str, str]:
 
 def write_bundle(
     target: Path,
-    info: dict[str, Any],
+    info: BundleInfo,
     write_contents: Callable[[Path], None],
 ) -> Path:
     """Create the bundle at ``target`` atomically.
 
     ``write_contents(staging_dir)`` writes ``model/``, ``adapter/``, reports and so on; this
-    function adds ``bizlm.json`` and ``metrics.json`` and then moves the whole folder in place.
+    function adds ``bizlm.json`` (``info`` stamped with this format and the package versions)
+    and ``metrics.json`` and then moves the whole folder in place.
     """
     target = Path(target)
+    stamped = {"format": BUNDLE_FORMAT, "versions": package_versions(), **info.as_json()}
     with atomic_directory(target) as staging:
         write_contents(staging)
-        full_info = {"format": BUNDLE_FORMAT, "versions": package_versions(), **info}
-        (staging / INFO_FILE).write_text(json.dumps(full_info, indent=2, default=str) + "\n")
-        metrics = info.get("metrics") or {}
-        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        (staging / INFO_FILE).write_text(json.dumps(stamped, indent=2, default=str) + "\n")
+        (staging / "metrics.json").write_text(json.dumps(info.metrics, indent=2) + "\n")
     return target
 
 
-def read_bundle_info(path: Path | str) -> dict[str, Any]:
+def read_bundle_info(path: Path | str) -> BundleInfo:
     """Read ``bizlm.json`` of a bundle, or say clearly why the folder is not a bundle or which
     of its files is damaged (see :func:`bizlm.bundle_files.check_model_files`)."""
     path = Path(path)
@@ -67,19 +65,11 @@ def read_bundle_info(path: Path | str) -> dict[str, Any]:
             hint="Pass the output folder of `bizlm train`.",
         )
     try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
+        raw = json.loads(info_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{info_path} is damaged: {exc}.", hint="Retrain the bundle.") from None
-    if not isinstance(info, dict) or "labels" not in info:
-        raise BundleError(f"{info_path} has no label list.", hint="Retrain the bundle.")
+        raise BundleError(
+            f"{info_path} is damaged, not JSON: {exc}.", hint="Retrain the bundle."
+        ) from None
+    info = parse_info(raw, info_path)
     check_model_files(path)
-    return _upgraded(info)
-
-
-def _upgraded(info: dict[str, Any]) -> dict[str, Any]:
-    """``info`` as the current format reads it. Format 1 recorded ``task.long_inputs: window``
-    for every task but cut the texts of classify and score bundles: they say truncate now."""
-    task = (info.get("recipe") or {}).get("task")
-    if int(info.get("format", 1)) < 2 and isinstance(task, dict) and task.get("type") != "tag":
-        task["long_inputs"] = "truncate"
     return info

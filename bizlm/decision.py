@@ -26,9 +26,9 @@ class Threshold:
     value: float
 
 
-def threshold_of(info: dict[str, Any] | None, labels: Sequence[str]) -> Threshold | None:
+def threshold_of(calibration: dict[str, Any], labels: Sequence[str]) -> Threshold | None:
     """The decision threshold kept in a bundle's calibration (None: the most probable label)."""
-    saved = ((info or {}).get("calibration") or {}).get("decision_threshold") or {}
+    saved = calibration.get("decision_threshold") or {}
     if saved.get("value") is None or len(labels) != 2 or saved.get("label") not in labels:
         return None
     return Threshold(list(labels).index(saved["label"]), float(saved["value"]))

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from bizlm.bundle_info import BundleInfo
 from bizlm.inference import count_truncated, softmax, tokenize
 from bizlm.training.batching import Features
 
@@ -36,10 +37,9 @@ def applied_mode(task_type: str, long_inputs: str) -> str:
     return long_inputs
 
 
-def bundle_mode(info: dict[str, Any]) -> str:
+def bundle_mode(info: BundleInfo) -> str:
     """The long-input mode of a bundle (or of a predictor's settings), from its recipe."""
-    task = (info.get("recipe") or {}).get("task") or {}
-    return applied_mode(str(task.get("type", "classify")), str(task.get("long_inputs", "auto")))
+    return applied_mode(info.task_type, str(info.task_settings.get("long_inputs", "auto")))
 
 
 @dataclass

@@ -58,12 +58,9 @@ class MultiAdapterPredictor:
         self.model: Any = None
         for bundle in map(Path, adapters):
             info = read_bundle_info(bundle)
-            if not (bundle / "adapter" / "adapter_config.json").is_file() or not info.get(
-                "merged", True
-            ):
+            if not (bundle / "adapter" / "adapter_config.json").is_file() or not info.merged:
                 raise BundleError(
-                    f"{bundle} has no mergeable peft adapter (method "
-                    f"'{info['recipe']['method']['name']}').",
+                    f"{bundle} has no mergeable peft adapter (method '{info.method_name}').",
                     hint="Train the task with lora, adalora, ia3, vera, loha or lokr.",
                 )
             config = PeftConfig.from_pretrained(bundle / "adapter")
@@ -76,9 +73,9 @@ class MultiAdapterPredictor:
                 self.model.add_adapter(bundle.name, config)
             set_peft_model_state_dict(self.model, adapter_weights, adapter_name=bundle.name)
             self.tasks[bundle.name] = {
-                "labels": info["labels"],
+                "labels": info.labels,
                 "heads": {path: _linear(tensors) for path, tensors in head.items()},
-                "max_length": int(info["recipe"]["train"]["max_length"]),
+                "max_length": info.max_length,
             }
         if self.model is None:
             raise BundleError("No adapters given.", hint="Pass one or more adapter bundles.")

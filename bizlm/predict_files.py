@@ -51,7 +51,7 @@ def predict_file(
     empty text are written with empty prediction fields and counted, never dropped. A model
     trained on text pairs reads the pair column its recipe names.
     """
-    task = predictor.info.get("recipe", {}).get("task", {})
+    task = predictor.info.task_settings
     column = text_column or task.get("text_column", "text")
     table = read_table(path, encoding=encoding)
     rows = select_columns(table, column, None)

@@ -18,6 +18,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 
 import bizlm.prompting.sentence_model  # noqa: F401  (registers the sentence classifier)
 from bizlm.bundle import read_bundle_info
+from bizlm.bundle_info import BundleInfo
 from bizlm.decision import Threshold, choose, threshold_of
 from bizlm.ensemble_model import EnsembleModel, averaging_for
 from bizlm.errors import BundleError, DataError
@@ -36,28 +37,26 @@ class Predictor:
         tokenizer: Any,
         labels: Sequence[str],
         max_length: int = 128,
-        info: dict[str, Any] | None = None,
+        info: BundleInfo | None = None,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.max_length = max_length
-        self.info = info or {}
+        self.info = info or BundleInfo(labels=self.labels)
 
     @classmethod
     def from_bundle(cls, path: str | Path) -> Predictor:
         """Load ``path/model`` with plain transformers, labels and settings from ``bizlm.json``."""
         info = read_bundle_info(path)
         model = _bundle_model(cls.auto_model, Path(path), info)
-        ensemble = info.get("ensemble")
-        if ensemble:
+        if info.ensemble:
             members = [model]
-            for folder in ensemble["member_dirs"]:
+            for folder in info.ensemble["member_dirs"]:
                 members.append(_bundle_model(cls.auto_model, Path(path) / folder, info))
-            model = EnsembleModel(members, averaging_for(info["recipe"]["task"]))
+            model = EnsembleModel(members, averaging_for(info.task_settings))
         tokenizer = AutoTokenizer.from_pretrained(Path(path) / "model")
-        max_length = int(info.get("recipe", {}).get("train", {}).get("max_length", 128))
-        return cls(model, tokenizer, info["labels"], max_length, info)
+        return cls(model, tokenizer, info.labels, info.max_length, info)
 
     @property
     def pad_token_id(self) -> int:
@@ -73,7 +72,7 @@ class Predictor:
     @property
     def decision_threshold(self) -> Threshold | None:
         """The tuned decision threshold of a two-label classifier (None: the most probable)."""
-        return threshold_of(self.info, self.labels)
+        return threshold_of(self.info.calibration, self.labels)
 
     def choose(self, probabilities: np.ndarray) -> np.ndarray:
         """The label index each row of :meth:`predict_proba` predicts (see ``bizlm.decision``)."""
@@ -169,7 +168,7 @@ class MultiLabelPredictor(Predictor):
     @property
     def thresholds(self) -> list[float]:
         """Per-label decision thresholds, tuned on validation (0.5 when none were saved)."""
-        saved = self.info.get("calibration", {}).get("thresholds")
+        saved = self.info.calibration.get("thresholds")
         return list(saved) if saved else [0.5] * len(self.labels)
 
     def activate(self, logits: np.ndarray) -> np.ndarray:
@@ -197,21 +196,19 @@ class ScorePredictor(Predictor):
         return {"score": float(row[0])}
 
 
-def _bundle_model(auto_model: Any, folder: Path, info: dict[str, Any]) -> torch.nn.Module:
+def _bundle_model(auto_model: Any, folder: Path, info: BundleInfo) -> torch.nn.Module:
     """``folder/model`` with ``folder/adapter`` applied when the method could not merge it."""
     model = auto_model.from_pretrained(folder / "model")
-    if not info.get("merged", True):
+    if not info.merged:
         model = _apply_adapter(model, info, folder / "adapter")
     return model
 
 
-def _apply_adapter(
-    model: PreTrainedModel, info: dict[str, Any], directory: Path
-) -> torch.nn.Module:
+def _apply_adapter(model: PreTrainedModel, info: BundleInfo, directory: Path) -> torch.nn.Module:
     """Put a non-mergeable method's adapter back on the bundle's backbone."""
     from bizlm.methods import build_method, method_config_class
 
-    options = info["recipe"]["method"]
+    options = info.method_settings
     method = build_method(method_config_class(options["name"]).model_validate(options))
     return method.load_adapter(model, directory)
 
@@ -249,16 +246,9 @@ def load(path: str | Path, adapters: Sequence[str | Path] | None = None) -> Any:
         ) from None
 
 
-def _load_runtime(path: str | Path, info: dict[str, Any]) -> Any:
-    """The predictor of a bundle whose ``bizlm.json`` is ``info``."""
-    if info.get("runtime", "transformers") != "transformers":
-        from bizlm.compress.runtimes import open_runtime
+def _load_runtime(path: str | Path, info: BundleInfo) -> Any:
+    """The predictor of a bundle whose ``bizlm.json`` is ``info``, opened by the loader
+    registered for its runtime (see ``bizlm.bundle_runtimes``)."""
+    from bizlm.bundle_runtimes import open_bundle
 
-        return open_runtime(path, info)
-    if info.get("prompt"):
-        from bizlm.prompting.prompt_predictor import PromptPredictor
-
-        return PromptPredictor.from_bundle(path)
-    from bizlm.tasks import task_from_info
-
-    return task_from_info(info).predictor_class().from_bundle(path)
+    return open_bundle(path, info)

@@ -8,19 +8,11 @@ mapping before validation. The resolved recipe (every default filled in) is save
 from __future__ import annotations
 
 import copy
-import difflib
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    Field,
-    SerializeAsAny,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
 from bizlm.continual.config import ContinualConfig
 from bizlm.encodings import bad_character, printable
@@ -30,7 +22,7 @@ from bizlm.task_config import Section, TaskConfig
 from bizlm.training.regularise_config import RegulariseConfig, check_regularise
 from bizlm.training.track_config import TrackConfig
 from bizlm.training.tune_space import TuneSpace
-from bizlm.yaml_files import read_yaml_mapping
+from bizlm.yaml_files import read_yaml_mapping, validate_mapping
 
 
 class SplitConfig(Section):
@@ -287,49 +279,10 @@ def load_recipe(
 
 def validate_recipe(raw: dict[str, Any], where: str = "recipe") -> Recipe:
     """Validate a raw mapping, turning pydantic errors into one clear :class:`RecipeError`."""
-    try:
-        return Recipe.model_validate(raw)
-    except RecipeError:
-        raise
-    except ValidationError as exc:
-        raise RecipeError(describe_validation_error(exc.errors()[0], raw, where)) from None
+    return validate_mapping(Recipe, raw, where, RecipeError, {"method": _method_section})
 
 
-def describe_validation_error(error: dict[str, Any], raw: dict[str, Any], where: str) -> str:
-    """One sentence for a pydantic error: the key, the bad value, and the allowed keys or values."""
-    loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
-    key = ".".join(loc) or "(top level)"
-    if error["type"] == "extra_forbidden":
-        valid = _valid_keys(raw, loc[:-1])
-        close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
-        hint = f" Did you mean '{'.'.join(loc[:-1] + close)}'?" if close else ""
-        if loc[:-1] == ["method"]:
-            method = raw["method"].get("name", "full") if isinstance(raw["method"], dict) else ""
-            return (
-                f"{where}: unknown key '{key}': method '{method}' does not take option "
-                f"'{loc[-1]}'.{hint} Its options: {', '.join(valid)}."
-            )
-        return f"{where}: unknown key '{key}'.{hint} Valid keys here: {', '.join(valid)}."
-    if error["type"] == "missing":
-        return f"{where}: missing required key '{key}'."
-    value = error.get("input")
-    shown = f" (got {value!r})" if not isinstance(value, dict) else ""
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{where}: bad value for '{key}'{shown}: {message}."
-
-
-def _valid_keys(raw: dict[str, Any], parent: list[str]) -> list[str]:
-    model: type[BaseModel] = Recipe
-    for part in parent:
-        field = model.model_fields.get(part)
-        if field is None:
-            return []
-        if part == "method":
-            node = raw.get("method")
-            name = node.get("name", "full") if isinstance(node, dict) else node
-            model = method_config_class(str(name or "full"))
-            continue
-        annotation = field.annotation
-        candidates = [a for a in getattr(annotation, "__args__", (annotation,))]
-        model = next(c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel))
-    return list(model.model_fields)
+def _method_section(node: Any) -> tuple[type[MethodConfig], str]:
+    """The options model and the name of the method a raw ``method`` section names."""
+    name = str((node.get("name") if isinstance(node, dict) else node) or "full")
+    return method_config_class(name), f"method '{name}'"

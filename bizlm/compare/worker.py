@@ -34,9 +34,9 @@ def measure(recipe: str, overrides: list[str]) -> dict[str, Any]:
     """Train with the overrides and return the leaderboard figures of the run."""
     import bizlm
     from bizlm.data.prepare import prepare_data
+    from bizlm.memory import rss_mib
     from bizlm.recipe import load_recipe
     from bizlm.tasks import build_task
-    from bizlm.training.loop import peak_rss_mb
 
     loaded = load_recipe(recipe, overrides)
     primary = build_task(loaded.task).primary_metric
@@ -54,7 +54,7 @@ def measure(recipe: str, overrides: list[str]) -> dict[str, Any]:
         "total_parameters": training["total_parameters"],
         "train_seconds": training["train_seconds"],
         "samples_per_s": training["samples_per_s"],
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": rss_mib(peak=True),
         "artifact_bytes": folder_size(artifact),
         "artifact": artifact.name,
         "bundle_bytes": folder_size(bundle),

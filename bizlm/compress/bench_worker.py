@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bizlm.compress.flops import encoder_flops
 from bizlm.errors import BizlmError
+from bizlm.memory import rss_mib
+
+if TYPE_CHECKING:
+    from bizlm.bundle_info import BundleInfo
 
 
-def evaluation_rows(info: dict[str, Any], data: Path | None) -> tuple[list[str], list[str], str]:
+def evaluation_rows(info: BundleInfo, data: Path | None) -> tuple[list[str], list[str], str]:
     """Texts, gold labels and a description: ``data`` if given, else the recipe's test split."""
     if data is not None:
         from bizlm.data.columns import select_columns
         from bizlm.data.readers import read_table
 
-        task = info.get("recipe", {}).get("task", {})
+        task = info.task_settings
         rows = select_columns(
             read_table(data), task.get("text_column", "text"), task.get("label_column", "label")
         )
@@ -35,21 +38,6 @@ def evaluation_rows(info: dict[str, Any], data: Path | None) -> tuple[list[str],
     splits = bundle_data(info).splits
     split = "test" if splits.get("test") and splits["test"].texts else "validation"
     return splits[split].texts, [str(x) for x in splits[split].targets], f"{split} split"
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process image, in MiB.
-
-    ``VmHWM`` restarts at exec; ``ru_maxrss`` would carry the parent's peak over from fork.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(bundle: Path, data: Path | None, latency_texts: int, repeats: int) -> dict[str, Any]:
@@ -87,14 +75,14 @@ def measure(bundle: Path, data: Path | None, latency_texts: int, repeats: int) -
     flops = encoder_flops(
         json.loads((bundle / "model" / "config.json").read_text()),
         lengths,
-        (info.get("compression") or {}).get("heads_per_layer"),
+        info.compression.get("heads_per_layer"),
     )
     gold_ids = [predictor.labels.index(label) for label in gold]
     chosen = predictor.choose(probabilities)
     metrics = classification_metrics(gold_ids, probabilities, predictor.labels, chosen)
     return {
-        "runtime": info.get("runtime", "transformers"),
-        "quantize": (info.get("compression") or {}).get("quantize", "none"),
+        "runtime": info.runtime,
+        "quantize": info.quantize,
         "layers": json.loads((bundle / "model" / "config.json").read_text()).get(
             "num_hidden_layers"
         ),
@@ -108,7 +96,7 @@ def measure(bundle: Path, data: Path | None, latency_texts: int, repeats: int) -
         "accuracy": metrics["accuracy"],
         "evaluated_on": source,
         "texts": len(texts),
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": rss_mib(peak=True),
     }
 
 

@@ -63,21 +63,21 @@ def export(
     )
     result = export_bundle(bundle, options, _reporter(quiet or as_json), raise_on_reject=False)
     info = result.info
-    metrics = info["metrics"]
+    metrics = info.metrics
     if as_json:
-        keys = ("runtime", "compression", "parity", "rejected")
-        payload = {"bundle": str(result.bundle), **{k: info[k] for k in keys}}
+        keys = {"runtime", "compression", "parity", "rejected"}
+        payload = {"bundle": str(result.bundle), **info.model_dump(include=keys)}
         payload["metrics"] = {k: metrics[k] for k in ("evaluated_on", "accuracy", "macro_f1")}
         out.print_json(json.dumps(payload, default=str))
     else:
-        out.print(f"bundle: {result.bundle} (runtime {info['runtime']})")
-        out.print(parity_line(info["parity"]))
+        out.print(f"bundle: {result.bundle} (runtime {info.runtime})")
+        out.print(parity_line(result.parity))
         out.print(
             f"{metrics['evaluated_on']}: accuracy {metrics['accuracy']:.4f}  "
             f"macro-F1 {metrics['macro_f1']:.4f}  (n={metrics['n']})"
         )
-    if info["rejected"]:
-        raise rejection(info["parity"], result.bundle, bool(info["compression"]["prune"]))
+    if info.rejected:
+        raise rejection(result.parity, result.bundle, bool(info.compression["prune"]))
 
 
 def distill(
@@ -115,13 +115,13 @@ def distill(
     )
     bundle = run_distillation(teacher, output, options, _reporter(quiet or as_json))
     info = read_bundle_info(bundle)
-    metrics = info["metrics"]
+    metrics = info.metrics
     if as_json:
-        payload = {"bundle": str(bundle), "distillation": info["distillation"]}
+        payload = {"bundle": str(bundle), "distillation": info.distillation}
         payload["metrics"] = {k: metrics[k] for k in ("evaluated_on", "accuracy", "macro_f1")}
         out.print_json(json.dumps(payload, default=str))
         return
-    layers = info["distillation"]["student_layers"]
+    layers = (info.distillation or {})["student_layers"]
     out.print(f"bundle: {bundle} ({layers}-layer student of {teacher})")
     out.print(
         f"{metrics['evaluated_on']}: accuracy {metrics['accuracy']:.4f}  "

@@ -23,8 +23,9 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from bizlm.backbones import resolve_model
 from bizlm.bundle import write_bundle
+from bizlm.bundle_info import BundleInfo
 from bizlm.compress.finetune import labelled_features, train_config
-from bizlm.compress.source import WEIGHT_FILES, bundle_data, check_source, runtime_of
+from bizlm.compress.source import WEIGHT_FILES, bundle_data, check_source
 from bizlm.errors import BizlmError
 from bizlm.inference import softmax
 from bizlm.methods import count_parameters
@@ -90,13 +91,13 @@ def distill(
     teacher_predictor = load(teacher_path)
     info = teacher_predictor.info
     data = bundle_data(info)
-    labels = list(info["labels"])
+    labels = list(info.labels)
     reference, location, student, tokenizer = _student(teacher_path, info, options)
     config = train_config(
-        info["recipe"]["train"],
+        info.train_settings,
         epochs=options.epochs,
         learning_rate=options.learning_rate,
-        early_stopping_patience=info["recipe"]["train"].get("early_stopping_patience"),
+        early_stopping_patience=info.train_settings.get("early_stopping_patience"),
         **({"batch_size": options.batch_size} if options.batch_size else {}),
     )
     reporter.note(f"teacher soft labels for {len(data.splits['train'].texts):,} texts")
@@ -117,30 +118,28 @@ def distill(
     student = wrapper.student.eval()
     predictor = Predictor(student, tokenizer, labels, config.max_length)
     metrics = score_splits(task_from_info(info), predictor, data)
-    recipe = dict(info["recipe"], model=reference, method={"name": "full"}, output=str(output))
+    recipe = dict(info.recipe, model=reference, method={"name": "full"}, output=str(output))
     recipe["train"] = config.model_dump(mode="json")
     trainable, total = count_parameters(student)
-    bundle_info = {
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "task": info.get("task", "classify"),
-        "labels": labels,
-        "recipe": load_recipe(recipe).resolved(),
-        "backbone": {"reference": reference, "location": location},
-        "parent": str(teacher_path),
-        "merged": True,
-        "data": info.get("data", {}),
-        "metrics": headline_metrics(metrics),
-        "training": training_record(loop, trainable, total),
-        "distillation": {
+    bundle_info = BundleInfo(
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        task=info.task,
+        labels=labels,
+        recipe=load_recipe(recipe).resolved(),
+        backbone={"reference": reference, "location": location},
+        parent=str(teacher_path),
+        merged=True,
+        data=info.data,
+        metrics=headline_metrics(metrics),
+        training=training_record(loop, trainable, total),
+        distillation={
             "teacher": str(teacher_path),
-            "teacher_metrics": {
-                k: info.get("metrics", {}).get(k) for k in ("accuracy", "macro_f1")
-            },
+            "teacher_metrics": {k: info.metrics.get(k) for k in ("accuracy", "macro_f1")},
             "student_layers": int(student.config.num_hidden_layers),
             "temperature": options.temperature,
             "alpha": options.alpha,
         },
-    }
+    )
 
     def write_contents(staging: Path) -> None:
         student.save_pretrained(staging / "model")
@@ -163,10 +162,10 @@ def _check(options: DistillOptions) -> None:
 
 
 def _student(
-    teacher: Path, info: dict[str, Any], options: DistillOptions
+    teacher: Path, info: BundleInfo, options: DistillOptions
 ) -> tuple[str, str, nn.Module, Any]:
     """(recipe reference, location, model, tokenizer) of the untrained student."""
-    labels = list(info["labels"])
+    labels = list(info.labels)
     if options.student is not None:
         reference = options.student
         location = resolve_model(reference)
@@ -178,10 +177,10 @@ def _student(
     else:
         check_source(teacher, info, "none")
         has_weights = any((teacher / "model" / name).is_file() for name in WEIGHT_FILES)
-        if runtime_of(info) != "transformers" or not has_weights:
+        if info.runtime != "transformers" or not has_weights:
             raise BizlmError(
                 f"Teacher '{teacher}' has no plain PyTorch weights to take layers from "
-                f"(runtime {runtime_of(info)}).",
+                f"(runtime {info.runtime}).",
                 hint="Pass --student MODEL_REF, or distil from the bundle it was exported from.",
             )
         reference = location = str(teacher / "model")

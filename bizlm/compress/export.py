@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.bundle import write_bundle
+from bizlm.bundle_info import BundleInfo
 from bizlm.compress.artifacts import describe_model_files, write_model
 from bizlm.compress.export_docs import write_documents
 from bizlm.compress.finetune import labelled_features, recover
@@ -30,7 +31,7 @@ from bizlm.predictor import Predictor, load
 from bizlm.training.progress import Reporter
 
 IMPORTANCE_SAMPLE = 1000  # validation texts used to rank attention heads
-KEPT_KEYS = ("task", "labels", "recipe", "backbone", "data", "training", "merged", "calibration")
+KEPT_KEYS = {"task", "labels", "recipe", "backbone", "data", "training", "merged", "calibration"}
 
 
 @dataclass
@@ -38,12 +39,12 @@ class ExportResult:
     """Where the exported bundle went and what its ``bizlm.json`` says."""
 
     bundle: Path
-    info: dict[str, Any]
+    info: BundleInfo
 
     @property
     def parity(self) -> dict[str, Any]:
         """The parity numbers (agreement, probability difference, macro-F1 change)."""
-        return self.info["parity"]
+        return self.info.parity or {}
 
 
 def default_output(source: Path, options: ExportOptions) -> Path:
@@ -93,13 +94,15 @@ def export_bundle(
         reporter.note(f"writing the {options.format} model")
         heads_pruned = bool(compression["pruned_heads"])
         runtime = write_model(model, options, heads_pruned, calibration, work, scratch)
-        info = {key: model.info[key] for key in KEPT_KEYS if key in model.info}
-        info |= {
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "parent": str(source_path),
-            "runtime": runtime,
-            "compression": {**compression, "files": describe_model_files(work)},
-        }
+        info = BundleInfo.model_validate(
+            model.info.model_dump(exclude_unset=True, include=KEPT_KEYS)
+            | {
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "parent": str(source_path),
+                "runtime": runtime,
+                "compression": {**compression, "files": describe_model_files(work)},
+            }
+        )
         candidate = open_runtime(work, info)
         parity = measure_parity(
             load(source_path),
@@ -107,8 +110,9 @@ def export_bundle(
             sample_rows(data.splits["validation"], options.parity_size),
             options.max_drop,
         )
-        info |= {"metrics": _score(candidate, data), "parity": parity}
-        info["rejected"] = parity["rejected"]
+        info.metrics = _score(candidate, data)
+        info.parity = parity
+        info.rejected = parity["rejected"]
 
         def write_contents(staging: Path) -> None:
             for entry in work.iterdir():
@@ -140,7 +144,7 @@ def _prune(
     source: SourceModel, data: PreparedData, options: ExportOptions, reporter: Reporter
 ) -> dict[str, Any]:
     """Apply the pruning steps (and the recovery fine-tune) to ``source.model`` in place."""
-    earlier = (source.info.get("compression") or {}).get("pruned_heads", {})
+    earlier = source.info.compression.get("pruned_heads", {})
     pruned = {int(layer): list(heads) for layer, heads in earlier.items()}
     recovery = None
     for step in options.prune:

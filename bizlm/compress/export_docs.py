@@ -5,17 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bizlm.bundle_info import BundleInfo
 from bizlm.evaluation import write_report
 
 
-def export_summary(info: dict[str, Any]) -> dict[str, Any]:
+def export_summary(info: BundleInfo) -> dict[str, Any]:
     """Key facts of an export, for the report's summary table and the model card."""
-    compression = info["compression"]
-    parity = info["parity"]
+    compression = info.compression
+    parity = info.parity or {}
     summary: dict[str, Any] = {
         "source bundle": compression["source"],
         "format": compression["format"],
-        "runtime": info["runtime"],
+        "runtime": info.runtime,
         "quantisation": compression["quantize"],
         "pruning": ", ".join(compression["prune"]) or "none",
         "heads per layer": compression.get("heads_per_layer") or "unchanged",
@@ -30,7 +31,7 @@ def export_summary(info: dict[str, Any]) -> dict[str, Any]:
         ),
         "macro-F1 change (points)": round(parity["macro_f1_change_points"], 3),
         "allowed drop (points)": parity["max_drop_points"],
-        "rejected": info["rejected"],
+        "rejected": info.rejected,
     }
     recovery = compression.get("recovery")
     if recovery:
@@ -41,16 +42,16 @@ def export_summary(info: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def write_documents(staging: Path, info: dict[str, Any], source: Path, name: str) -> None:
+def write_documents(staging: Path, info: BundleInfo, source: Path, name: str) -> None:
     """Write ``report.html`` and ``MODEL_CARD.md`` (the source's card plus a compression
     section) into the bundle being written."""
     summary = export_summary(info)
-    recovery = info["compression"].get("recovery") or {}
+    recovery = info.compression.get("recovery") or {}
     write_report(
         staging / "report.html",
         title=f"bizlm export report: {name}",
-        metrics=info["metrics"],
-        labels=info["labels"],
+        metrics=info.metrics,
+        labels=info.labels,
         history=recovery.get("history", []),
         summary=summary,
     )
@@ -58,12 +59,12 @@ def write_documents(staging: Path, info: dict[str, Any], source: Path, name: str
     card = card_path.read_text(encoding="utf-8") if card_path.is_file() else f"# {name}\n"
     lines = ["", "## Compression", "", f"Exported from `{source}` with `bizlm export`.", ""]
     lines += [f"- {key}: {value}" for key, value in summary.items()]
-    metrics = info["metrics"]
+    metrics = info.metrics
     lines += [
         "",
         f"On the {metrics['evaluated_on']} split the exported model scores accuracy "
         f"{metrics['accuracy']:.4f} and macro-F1 {metrics['macro_f1']:.4f} (n={metrics['n']}).",
     ]
-    if info["rejected"]:
+    if info.rejected:
         lines += ["", "**This export was rejected by its parity check; do not deploy it.**"]
     (staging / "MODEL_CARD.md").write_text(card.rstrip("\n") + "\n" + "\n".join(lines) + "\n")

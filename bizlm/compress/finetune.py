@@ -6,6 +6,7 @@ from typing import Any
 
 from torch import nn
 
+from bizlm.bundle_info import BundleInfo
 from bizlm.data.prepare import PreparedData
 from bizlm.inference import tokenize
 from bizlm.recipe import TrainConfig
@@ -36,16 +37,15 @@ def recover(
     model: nn.Module,
     tokenizer: Any,
     data: PreparedData,
-    info: dict[str, Any],
+    info: BundleInfo,
     epochs: int,
     learning_rate: float,
     reporter: Reporter,
 ) -> LoopResult:
     """Fine-tune every weight of ``model`` for ``epochs`` on the recipe's training split; the
     best weights by validation macro-F1 are kept (pruning masks, if any, stay applied)."""
-    recipe_train = info["recipe"]["train"]
     config = train_config(
-        recipe_train, epochs=epochs, learning_rate=learning_rate, warmup_ratio=0.06
+        info.train_settings, epochs=epochs, learning_rate=learning_rate, warmup_ratio=0.06
     )
     max_length = config.max_length
     train = labelled_features(tokenizer, data.splits["train"], data.labels, max_length)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from bizlm.bundle_info import BundleInfo
 from bizlm.inference import CPU_CALL_OVERHEAD_TOKENS
 from bizlm.predictor import Predictor
 
@@ -45,13 +46,13 @@ class OnnxPredictor(Predictor):
         tokenizer: Any,
         labels: Sequence[str],
         max_length: int = 128,
-        info: dict[str, Any] | None = None,
+        info: BundleInfo | None = None,
     ) -> None:
         self.session = session
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.max_length = max_length
-        self.info = info or {}
+        self.info = info or BundleInfo(labels=self.labels)
         self.input_names = [node.name for node in session.get_inputs()]
 
     def call_overhead(self) -> int | None:
@@ -64,11 +65,10 @@ class OnnxPredictor(Predictor):
         return self.session.run(None, feeds)[0]
 
 
-def open_onnx(path: Path, info: dict[str, Any]) -> OnnxPredictor:
+def open_onnx(path: Path, info: BundleInfo) -> OnnxPredictor:
     """An :class:`OnnxPredictor` over an ``onnxruntime`` bundle (or a folder laid out like one)."""
     from transformers import AutoTokenizer
 
     session = create_session(Path(path) / ONNX_FILE)
     tokenizer = AutoTokenizer.from_pretrained(Path(path) / "model")
-    max_length = int(info.get("recipe", {}).get("train", {}).get("max_length", 128))
-    return OnnxPredictor(session, tokenizer, info["labels"], max_length, info)
+    return OnnxPredictor(session, tokenizer, info.labels, info.max_length, info)

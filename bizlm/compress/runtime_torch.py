@@ -7,11 +7,11 @@ import contextlib
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+from bizlm.bundle_info import BundleInfo
 from bizlm.compress.prune import remove_heads
 from bizlm.compress.quantize import apply_torch_quantization
 from bizlm.predictor import Predictor
@@ -25,15 +25,15 @@ def save_torch_model(model: torch.nn.Module, directory: Path) -> None:
         torch.save(model.state_dict(), Path(directory) / WEIGHTS_FILE)
 
 
-def load_torch_model(path: Path, info: dict[str, Any]) -> torch.nn.Module:
-    """Rebuild the architecture ``info['compression']`` describes and load its weights."""
-    compression = info.get("compression") or {}
+def load_torch_model(path: Path, info: BundleInfo) -> torch.nn.Module:
+    """Rebuild the architecture ``info.compression`` describes and load its weights."""
+    compression = info.compression
     config = AutoConfig.from_pretrained(Path(path) / "model")
     model = AutoModelForSequenceClassification.from_config(config)
     pruned = {int(layer): heads for layer, heads in compression.get("pruned_heads", {}).items()}
     if pruned:
         remove_heads(model, pruned)
-    model = apply_torch_quantization(model, str(compression.get("quantize", "none")))
+    model = apply_torch_quantization(model, info.quantize)
     with _storage_notice_silenced():
         state = torch.load(Path(path) / WEIGHTS_FILE, weights_only=True)
     model.load_state_dict(state)
@@ -48,9 +48,8 @@ def _storage_notice_silenced() -> Iterator[None]:
         yield
 
 
-def open_torch(path: Path, info: dict[str, Any]) -> Predictor:
+def open_torch(path: Path, info: BundleInfo) -> Predictor:
     """A :class:`Predictor` over a ``torch``-runtime bundle (or a folder laid out like one)."""
     model = load_torch_model(path, info)
     tokenizer = AutoTokenizer.from_pretrained(Path(path) / "model")
-    max_length = int(info.get("recipe", {}).get("train", {}).get("max_length", 128))
-    return Predictor(model, tokenizer, info["labels"], max_length, info)
+    return Predictor(model, tokenizer, info.labels, info.max_length, info)

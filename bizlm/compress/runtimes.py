@@ -1,37 +1,40 @@
-"""Open a bundle with the runtime its ``bizlm.json`` names."""
+"""The runtimes an export writes: their bundle loaders (registered by :mod:`bizlm.builtins`),
+and opening an export's folder before its ``bizlm.json`` is written."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bizlm.errors import BundleError
+from bizlm.bundle_runtimes import RUNTIMES
 from bizlm.predictor import Predictor
 
-RUNTIMES = ("transformers", "torch", "onnxruntime")
+if TYPE_CHECKING:
+    from bizlm.bundle_info import BundleInfo
 
 
-def open_runtime(path: str | Path, info: dict[str, Any]) -> Predictor:
-    """A predictor over the bundle at ``path`` whose ``bizlm.json`` content is ``info``."""
+def open_torch_bundle(path: Path, info: BundleInfo) -> Predictor:
+    """The predictor of a ``torch``-runtime bundle (the runtime is imported at first use)."""
+    from bizlm.compress.runtime_torch import open_torch
+
+    return open_torch(path, info)
+
+
+def open_onnx_bundle(path: Path, info: BundleInfo) -> Predictor:
+    """The predictor of an ``onnxruntime`` bundle (the runtime is imported at first use)."""
+    from bizlm.compress.runtime_onnx import open_onnx
+
+    return open_onnx(path, info)
+
+
+def open_runtime(path: str | Path, info: BundleInfo) -> Predictor:
+    """A predictor over the export folder ``path``, in the runtime that ``info`` (the
+    ``bizlm.json`` content to be written) names."""
     path = Path(path)
-    runtime = str(info.get("runtime", "transformers"))
-    if runtime == "onnxruntime":
-        from bizlm.compress.runtime_onnx import open_onnx
+    if info.runtime != "transformers":
+        return RUNTIMES[info.runtime](path, info)
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        return open_onnx(path, info)
-    if runtime == "torch":
-        from bizlm.compress.runtime_torch import open_torch
-
-        return open_torch(path, info)
-    if runtime == "transformers":
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        model = AutoModelForSequenceClassification.from_pretrained(path / "model")
-        tokenizer = AutoTokenizer.from_pretrained(path / "model")
-        max_length = int(info.get("recipe", {}).get("train", {}).get("max_length", 128))
-        return Predictor(model, tokenizer, info["labels"], max_length, info)
-    raise BundleError(
-        f"Bundle '{path}' needs runtime '{runtime}', which this bizlm does not know "
-        f"(it knows {', '.join(RUNTIMES)}).",
-        hint="Upgrade bizlm, or re-export the bundle.",
-    )
+    model = AutoModelForSequenceClassification.from_pretrained(path / "model")
+    tokenizer = AutoTokenizer.from_pretrained(path / "model")
+    return Predictor(model, tokenizer, info.labels, info.max_length, info)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.bundle import read_bundle_info
+from bizlm.bundle_info import BundleInfo
 from bizlm.data.prepare import PreparedData, prepare_data
 from bizlm.errors import BizlmError
 from bizlm.recipe import load_recipe
@@ -22,7 +23,7 @@ class SourceModel:
     """An fp32 PyTorch model with everything needed to rebuild its bundle."""
 
     path: Path
-    info: dict[str, Any]
+    info: BundleInfo
     model: Any
     tokenizer: Any
     merged_adapter: bool
@@ -30,42 +31,31 @@ class SourceModel:
     @property
     def max_length(self) -> int:
         """Token limit the bundle was trained with."""
-        return int(self.info.get("recipe", {}).get("train", {}).get("max_length", 128))
+        return self.info.max_length
 
 
-def runtime_of(info: dict[str, Any]) -> str:
-    """The runtime a bundle needs: ``transformers`` (a plain model/), ``torch`` or
-    ``onnxruntime``."""
-    return str(info.get("runtime", "transformers"))
-
-
-def quantization_of(info: dict[str, Any]) -> str:
-    """How a bundle's weights are quantised (``none`` for a training bundle)."""
-    return str((info.get("compression") or {}).get("quantize", "none"))
-
-
-def check_source(path: Path, info: dict[str, Any], quantize: str) -> None:
+def check_source(path: Path, info: BundleInfo, quantize: str) -> None:
     """Refuse sources an export cannot start from, saying what to do instead."""
     require_single_label(path, info, "export, quantisation and distillation")
-    if info.get("ensemble"):
-        members = info["ensemble"]["members"]
+    if info.ensemble:
+        members = info.ensemble["members"]
         raise BizlmError(
             f"Bundle '{path}' is an ensemble of {members} models; exports and updates start "
             "from one model.",
             hint="Distil the ensemble into one model with `bizlm distill BUNDLE --student "
             "MODEL_REF`, or train with regularise.ensemble: 1.",
         )
-    if info.get("prompt"):
+    if info.prompt:
         raise BizlmError(
             f"Bundle '{path}' is a prompted generative model (method "
-            f"{info['recipe']['method']['name']}); export, quantisation and distillation take "
+            f"{info.method_name}); export, quantisation and distillation take "
             "encoder classifiers.",
             hint="Serve it as it is, or train an encoder classifier (e.g. method fewshot) on "
             "its predictions.",
         )
-    origin = (info.get("compression") or {}).get("source")
+    origin = info.compression.get("source")
     from_origin = f"Export from the fp32 bundle it came from ({origin})." if origin else None
-    already = quantization_of(info)
+    already = info.quantize
     if already != "none":
         if quantize != "none":
             raise BizlmError(
@@ -77,14 +67,14 @@ def check_source(path: Path, info: dict[str, Any], quantize: str) -> None:
             f"Bundle '{path}' is quantised ({already}); exports start from fp32 weights.",
             hint=from_origin or "Export from an fp32 bundle.",
         )
-    if runtime_of(info) == "onnxruntime":
+    if info.runtime == "onnxruntime":
         raise BizlmError(
             f"Bundle '{path}' is an ONNX export; exports start from PyTorch weights.",
             hint=from_origin or "Export from the bundle written by `bizlm train`.",
         )
-    method = str(info.get("recipe", {}).get("method", {}).get("name", "full"))
+    method = info.method_name
     mergeable = mergeable_methods()
-    if method not in mergeable or info.get("merged") is False:
+    if method not in mergeable or not info.merged:
         raise BizlmError(
             f"Bundle '{path}' was trained with method '{method}', whose adapter cannot be "
             "merged into the backbone weights, so it cannot be exported as a plain model.",
@@ -113,7 +103,7 @@ def load_source(path: str | Path, quantize: str = "none") -> SourceModel:
     check_source(path, info, quantize)
     tokenizer = AutoTokenizer.from_pretrained(path / "model")
     merged = False
-    if runtime_of(info) == "torch":
+    if info.runtime == "torch":
         from bizlm.compress.runtime_torch import load_torch_model
 
         model = load_torch_model(path, info)
@@ -132,12 +122,12 @@ def load_source(path: str | Path, quantize: str = "none") -> SourceModel:
     return SourceModel(path, info, model.float().eval(), tokenizer, merged)
 
 
-def _merge_adapter(path: Path, info: dict[str, Any]) -> Any:
+def _merge_adapter(path: Path, info: BundleInfo) -> Any:
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification
 
-    labels = list(info["labels"])
-    location = info.get("backbone", {}).get("location")
+    labels = list(info.labels)
+    location = info.backbone_location
     if not location or not Path(location).is_dir():
         raise BizlmError(
             f"Bundle '{path}' holds only an adapter, and its backbone '{location}' is not here.",
@@ -152,9 +142,9 @@ def _merge_adapter(path: Path, info: dict[str, Any]) -> Any:
     return PeftModel.from_pretrained(base, path / "adapter").merge_and_unload()
 
 
-def bundle_data(info: dict[str, Any]) -> PreparedData:
+def bundle_data(info: BundleInfo) -> PreparedData:
     """The train/validation/test splits of the recipe the bundle was trained with."""
-    return prepare_data(load_recipe(info["recipe"]))
+    return prepare_data(load_recipe(info.recipe))
 
 
 def sample_rows(rows: Examples, size: int, seed: int = 0) -> Examples:

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from bizlm.bundle import write_bundle
+from bizlm.bundle_info import BundleInfo
 from bizlm.continual.forgetting import forgetting_summary
 from bizlm.continual.memory import MEMORY_DIR, ReplayMemory
 from bizlm.continual.report import forgetting_section
@@ -34,7 +35,7 @@ class StageResult:
     """Everything an update produced that its bundle records."""
 
     parent: Path
-    parent_info: dict[str, Any]
+    parent_info: BundleInfo
     recipe: Recipe
     task: Task
     data: PreparedData
@@ -83,11 +84,11 @@ def write_update_bundle(
     tokenizer: Any,
     state: Path,
     has_adapter: bool,
-) -> dict[str, Any]:
+) -> BundleInfo:
     """Score the updated model, write its bundle, and apply the promotion gate."""
     recipe, task, data, history = result.recipe, result.task, result.data, result.history
     labels = list(data.labels)
-    settings = {"recipe": recipe.resolved()}
+    settings = BundleInfo(labels=labels, recipe=recipe.resolved())
     predictor = task.predictor_class()(
         exported, tokenizer, labels, recipe.train.max_length, settings
     )
@@ -101,20 +102,20 @@ def write_update_bundle(
     summary = forgetting_summary(history.matrix)
     gate = promotion_gate(history, result.max_forgetting)
     keep_text = recipe.continual.memory_keep == "text"
-    info = {
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "task": "classify",
-        "labels": labels,
-        "recipe": recipe.resolved(),
-        "backbone": result.parent_info["backbone"],
-        "parent": str(result.parent),
-        "lineage": [*result.parent_info.get("lineage", []), str(result.parent)],
-        "data": data.summary,
-        "metrics": headline,
-        "training": training_record(result.loop, *result.parameters),
-        "merged": True,
-        "rejected": gate["rejected"],
-        "continual": {
+    info = BundleInfo(
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        task="classify",
+        labels=labels,
+        recipe=recipe.resolved(),
+        backbone=result.parent_info.backbone,
+        parent=str(result.parent),
+        lineage=[*result.parent_info.lineage, str(result.parent)],
+        data=data.summary,
+        metrics=headline,
+        training=training_record(result.loop, *result.parameters),
+        merged=True,
+        rejected=gate["rejected"],
+        continual={
             "strategy": result.strategy,
             "stages": history.stages,
             "matrix": history.matrix,
@@ -129,7 +130,7 @@ def write_update_bundle(
             },
             "details": result.record,
         },
-    }
+    )
     if result.memory is not None:
         result.memory.save(state)
     if keep_text:

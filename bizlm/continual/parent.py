@@ -9,7 +9,8 @@ from typing import Any
 
 import torch
 
-from bizlm.compress.source import check_source, runtime_of
+from bizlm.bundle_info import BundleInfo
+from bizlm.compress.source import check_source
 from bizlm.continual.head import head_inputs
 from bizlm.continual.memory import ReplayMemory
 from bizlm.errors import BizlmError, DataError, RecipeError
@@ -20,28 +21,28 @@ from bizlm.tasks.base import require_single_label
 _DATA_SOURCE_KEYS = ("catalog", "train", "validation", "test")
 
 
-def check_parent(path: Path, info: dict[str, Any]) -> None:
+def check_parent(path: Path, info: BundleInfo) -> None:
     """Refuse parents an update cannot continue: other tasks, exports, quantised models."""
     require_single_label(path, info, "continual updates")
-    if info.get("recipe", {}).get("task", {}).get("text_pair_column"):
+    if info.task_settings.get("text_pair_column"):
         raise BizlmError(
             f"Bundle '{path}' classifies text pairs; continual updates support single texts.",
             hint="Retrain on the combined data with `bizlm train`.",
         )
-    if runtime_of(info) != "transformers" or (info.get("compression") or {}):
+    if info.runtime != "transformers" or info.compression:
         raise BizlmError(
-            f"Bundle '{path}' is an export ({runtime_of(info)}); updates continue the fp32 "
+            f"Bundle '{path}' is an export ({info.runtime}); updates continue the fp32 "
             "bundle written by `bizlm train` or `bizlm update`.",
             hint="Update the bundle it was exported from, then export the result again.",
         )
-    if info.get("merged") is False:
-        method = info.get("recipe", {}).get("method", {}).get("name")
+    if not info.merged:
+        method = info.method_settings.get("name")
         raise BizlmError(
             f"Bundle '{path}' was trained with method '{method}', whose adapter is not merged "
             "into model/; updates continue a merged model.",
             hint="Retrain it with a mergeable method (full, lora, ia3, …) before updating.",
         )
-    method = str(info.get("recipe", {}).get("method", {}).get("name", "full"))
+    method = info.method_name
     if method in {"zeroshot", "fewshot", "pet"}:
         raise BizlmError(
             f"Bundle '{path}' was built with method '{method}', which does not train in the "
@@ -53,7 +54,7 @@ def check_parent(path: Path, info: dict[str, Any]) -> None:
 
 
 def update_recipe(
-    info: dict[str, Any],
+    info: BundleInfo,
     data: Path,
     output: Path,
     overrides: Sequence[str],
@@ -63,7 +64,7 @@ def update_recipe(
     ``output``, with ``--set`` overrides and the strategy applied."""
     if not data.is_file():
         raise DataError(f"Update data '{data}' does not exist.", hint="Pass a labelled file.")
-    raw = copy.deepcopy(info["recipe"])
+    raw = copy.deepcopy(info.recipe)
     raw["data"] = {k: v for k, v in raw["data"].items() if k not in _DATA_SOURCE_KEYS}
     raw["data"]["train"] = str(data)
     raw["data"]["max_train_examples"] = None
@@ -75,9 +76,9 @@ def update_recipe(
     return load_recipe(raw, list(overrides))
 
 
-def check_recipe(info: dict[str, Any], recipe: Recipe) -> None:
+def check_recipe(info: BundleInfo, recipe: Recipe) -> None:
     """An update keeps the parent's backbone and task type."""
-    parent = info["recipe"]
+    parent = info.recipe
     if recipe.model != parent["model"]:
         raise RecipeError(
             f"An update continues its parent's backbone '{parent['model']}'; it cannot switch "

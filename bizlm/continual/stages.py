@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from bizlm.atomic import atomic_write_text
+from bizlm.bundle_info import BundleInfo
 from bizlm.continual.memory import MEMORY_DIR
 from bizlm.inference import batched_logits, tokenize
 from bizlm.tasks import Examples
@@ -27,9 +28,9 @@ class StageHistory:
     matrix: list[list[float | None]] = field(default_factory=list)
 
     @classmethod
-    def from_info(cls, info: dict[str, Any]) -> StageHistory:
+    def from_info(cls, info: BundleInfo) -> StageHistory:
         """The history a bundle recorded (empty for a bundle written by ``bizlm train``)."""
-        record = info.get("continual") or {}
+        record = info.continual
         return cls(list(record.get("stages", [])), [list(r) for r in record.get("matrix", [])])
 
     @property

@@ -19,6 +19,7 @@ import torch
 from accelerate.utils import set_seed
 
 from bizlm.bundle import read_bundle_info
+from bizlm.bundle_info import BundleInfo
 from bizlm.compress.source import bundle_data, sample_rows
 from bizlm.continual.bundle import StageResult, write_update_bundle
 from bizlm.continual.head import load_extended
@@ -45,13 +46,13 @@ from bizlm.training.run import total_steps
 
 @dataclass
 class UpdateResult:
-    """Where the new bundle went and what it recorded."""
+    """Where the new bundle went and what it recorded (``info``: its ``bizlm.json``)."""
 
     bundle: Path
     info: dict[str, Any]
 
 
-def _parent_data(info: dict[str, Any], reporter: Reporter) -> PreparedData | None:
+def _parent_data(info: BundleInfo, reporter: Reporter) -> PreparedData | None:
     """The parent's own splits, when its data files can still be read."""
     try:
         return bundle_data(info)
@@ -160,7 +161,7 @@ def update(
     check_recipe(info, recipe)
     config, train_config = recipe.continual, recipe.train
     task = build_task(recipe.task)
-    old_labels = list(info["labels"])
+    old_labels = list(info.labels)
     labels = old_labels + new_labels(task, recipe, data, old_labels)
     recipe.task.labels = labels
     prepared = prepare_data(recipe, task)
@@ -269,4 +270,4 @@ def update(
             max_forgetting=max_forgetting,
         )
         new_info = write_update_bundle(output, result, exported, tokenizer, state, has_adapter)
-    return UpdateResult(bundle=output, info=new_info)
+    return UpdateResult(bundle=output, info=new_info.as_json())

@@ -23,7 +23,7 @@ def evaluate(
     an error (it could never be predicted), not a silent miss.
     """
     predictor = load(bundle) if isinstance(bundle, str | Path) else bundle  # any runtime
-    settings = dict(predictor.info.get("recipe", {}).get("task", {}))
+    settings = predictor.info.task_settings
     if text_column:
         settings["text_column"] = text_column
     if label_column:

@@ -1,13 +1,9 @@
-"""Adaptation methods; each module registers its methods with :func:`register_method`."""
+"""Adaptation methods: the contract, and the registry recipes look methods up in.
 
-from bizlm.methods import (  # noqa: F401  (registration)
-    bottleneck,
-    full,
-    lora,
-    partial,
-    prompt_learning,
-    scaling,
-)
+The built-in methods are registered by :mod:`bizlm.builtins` when the registry is first used;
+a plugin adds its own with :func:`register_method`.
+"""
+
 from bizlm.methods.base import (
     METHODS,
     AdaptationMethod,
@@ -21,7 +17,6 @@ from bizlm.methods.base import (
     method_config_class,
     register_method,
 )
-from bizlm.prompting import methods as _prompting  # noqa: F401  (registration)
 
 __all__ = [
     "METHODS",

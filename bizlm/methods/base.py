@@ -12,6 +12,7 @@ from transformers import PreTrainedModel
 
 from bizlm.errors import RecipeError
 from bizlm.method_config import MethodConfig, TrainDefaults
+from bizlm.plugin_registry import Registry
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,13 @@ def check_task(method: type[AdaptationMethod], task: str) -> None:
         )
 
 
-METHODS: dict[str, type[AdaptationMethod]] = {}
+#: the methods recipes may name; the built-in ones are registered by :mod:`bizlm.builtins`
+METHODS: Registry[type[AdaptationMethod]] = Registry("method", "bizlm.builtins:register_methods")
 
 
 def register_method(cls: type[AdaptationMethod]) -> type[AdaptationMethod]:
-    """Class decorator: make a method available to recipes under ``cls.name``."""
-    METHODS[cls.name] = cls
+    """Make a method available to recipes under ``cls.name`` (usable as a class decorator)."""
+    METHODS.add(cls.name, cls)
     return cls
 
 

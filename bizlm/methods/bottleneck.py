@@ -16,7 +16,7 @@ from transformers import PreTrainedModel
 
 from bizlm.errors import RecipeError
 from bizlm.method_config import TrainDefaults
-from bizlm.methods.base import AdaptationMethod, MethodConfig, TrainingPlan, register_method
+from bizlm.methods.base import AdaptationMethod, MethodConfig, TrainingPlan
 from bizlm.methods.selection import freeze_except, is_head_parameter
 
 ATTENTION_OUTPUTS = r"\.attention\.output\.dense$|\.attn\.c_proj$|\.attention\.out_lin$"
@@ -80,7 +80,6 @@ def _insert(model: torch.nn.Module, config: BottleneckConfig) -> int:
     return len(targets)
 
 
-@register_method
 class BottleneckAdapters(AdaptationMethod):
     """Residual bottleneck MLPs after the attention and/or feed-forward output projections."""
 

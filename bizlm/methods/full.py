@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from bizlm.method_config import TrainDefaults
-from bizlm.methods.base import AdaptationMethod, register_method
+from bizlm.methods.base import AdaptationMethod
 
 
-@register_method
 class FullFineTuning(AdaptationMethod):
     """Train all weights; the exported model is the trained model itself."""
 

@@ -10,7 +10,7 @@ from pydantic import Field
 from transformers import PreTrainedModel
 
 from bizlm.method_config import TrainDefaults
-from bizlm.methods.base import TrainingPlan, register_method
+from bizlm.methods.base import TrainingPlan
 from bizlm.methods.peft_method import PeftMethod, PeftMethodConfig
 
 
@@ -25,7 +25,6 @@ class LoraMethodConfig(PeftMethodConfig):
     use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
 
 
-@register_method
 class Lora(PeftMethod):
     """Low-rank updates on chosen linear layers (Hu et al., 2021); merged for export."""
 
@@ -60,7 +59,6 @@ class AdaLoraMethodConfig(PeftMethodConfig):
     final_fraction: float = Field(0.2, ge=0, lt=1, description="Steps after pruning ends.")
 
 
-@register_method
 class AdaLora(PeftMethod):
     """LoRA whose ranks are reallocated during training by importance (Zhang et al., 2023)."""
 

@@ -10,11 +10,10 @@ from transformers import PreTrainedModel
 
 from bizlm.errors import RecipeError
 from bizlm.method_config import TrainDefaults
-from bizlm.methods.base import AdaptationMethod, MethodConfig, TrainingPlan, register_method
+from bizlm.methods.base import AdaptationMethod, MethodConfig, TrainingPlan
 from bizlm.methods.selection import encoder_layer_prefixes, freeze_except, is_head_parameter
 
 
-@register_method
 class HeadOnly(AdaptationMethod):
     """Frozen encoder, trained head: the cheapest baseline."""
 
@@ -30,7 +29,6 @@ class HeadOnly(AdaptationMethod):
         return model
 
 
-@register_method
 class BitFit(AdaptationMethod):
     """Train the bias terms of the backbone (Ben Zaken et al., 2022) and the head."""
 
@@ -53,7 +51,6 @@ class FreezeConfig(MethodConfig):
     layers: int = Field(2, ge=0, description="How many of the top transformer layers to train.")
 
 
-@register_method
 class FreezeLower(AdaptationMethod):
     """Train the head and the top ``layers`` transformer layers; freeze the rest."""
 

@@ -9,7 +9,7 @@ from pydantic import Field
 from transformers import PreTrainedModel
 
 from bizlm.method_config import TrainDefaults
-from bizlm.methods.base import TrainingPlan, register_method
+from bizlm.methods.base import TrainingPlan
 from bizlm.methods.peft_method import PeftMethod, PeftMethodConfig
 
 
@@ -38,7 +38,6 @@ class PrefixConfig(VirtualTokenConfig):
     name: Literal["prefix"] = "prefix"
 
 
-@register_method
 class Prefix(VirtualTokenMethod):
     """Trained key/value prefixes in every attention layer (Li & Liang, 2021)."""
 
@@ -56,7 +55,6 @@ class PromptConfig(VirtualTokenConfig):
     name: Literal["prompt"] = "prompt"
 
 
-@register_method
 class Prompt(VirtualTokenMethod):
     """Trained input embeddings prepended to the text (Lester et al., 2021)."""
 
@@ -75,7 +73,6 @@ class PtuningConfig(VirtualTokenConfig):
     encoder_hidden_size: int = Field(128, ge=1, description="Width of the prompt encoder.")
 
 
-@register_method
 class Ptuning(VirtualTokenMethod):
     """Virtual tokens produced by a small trained prompt encoder (Liu et al., 2021)."""
 

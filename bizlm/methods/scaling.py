@@ -9,7 +9,7 @@ from pydantic import Field
 from transformers import PreTrainedModel
 
 from bizlm.method_config import TrainDefaults
-from bizlm.methods.base import TrainingPlan, register_method
+from bizlm.methods.base import TrainingPlan
 from bizlm.methods.peft_method import PeftMethod, PeftMethodConfig
 
 
@@ -22,7 +22,6 @@ class Ia3Config(PeftMethodConfig):
     )
 
 
-@register_method
 class Ia3(PeftMethod):
     """Learned scaling vectors on keys, values and feed-forward activations (Liu et al., 2022)."""
 
@@ -51,7 +50,6 @@ class VeraMethodConfig(PeftMethodConfig):
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the adapter input.")
 
 
-@register_method
 class Vera(PeftMethod):
     """Shared frozen random projections with trained scaling vectors (Kopiczko et al., 2024)."""
 
@@ -77,7 +75,6 @@ class LohaMethodConfig(PeftMethodConfig):
     dropout: float = Field(0.0, ge=0, lt=1, description="Rank dropout.")
 
 
-@register_method
 class Loha(PeftMethod):
     """Low-rank Hadamard product updates (Hyeon-Woo et al., 2022)."""
 
@@ -103,7 +100,6 @@ class LokrMethodConfig(PeftMethodConfig):
     dropout: float = Field(0.0, ge=0, lt=1, description="Rank dropout.")
 
 
-@register_method
 class Lokr(PeftMethod):
     """Low-rank Kronecker product updates (Yeh et al., 2024)."""
 

@@ -43,13 +43,13 @@ class NameMasker:
 
         info = read_bundle_info(path)
         hint = "Pass a named-entity bundle, e.g. one trained from recipes/names-en.yaml."
-        if info.get("task") != "tag":
+        if info.task != "tag":
             raise BundleError(
                 f"--mask-names needs a tag (named-entity) bundle; '{path}' is a "
-                f"{info.get('task', 'classify')} bundle.",
+                f"{info.task} bundle.",
                 hint=hint,
             )
-        types = {label.split("-", 1)[-1] for label in info["labels"] if label != "O"}
+        types = {label.split("-", 1)[-1] for label in info.labels if label != "O"}
         if not any(entity_kind(t) for t in types):
             raise BundleError(
                 f"The tag bundle '{path}' has no person or place entities (it tags "

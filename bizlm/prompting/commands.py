@@ -22,8 +22,7 @@ def prompt_report(bundle: Path, text: str) -> dict[str, Any]:
     predictor = load(bundle)
     if hasattr(predictor, "try_prompt"):
         return {"bundle": str(bundle), "mode": "generative", **predictor.try_prompt(text)}
-    info = predictor.info
-    method = info.get("recipe", {}).get("method", {})
+    method = predictor.info.method_settings
     descriptions = method.get("labels", {}) if method.get("name") == "zeroshot" else {}
     logits = predictor.logits([text])
     probabilities = predictor.activate(logits)[0]

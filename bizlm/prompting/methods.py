@@ -9,7 +9,7 @@ from typing import Any
 
 from bizlm.errors import RecipeError
 from bizlm.method_config import TrainDefaults
-from bizlm.methods.base import AdaptationMethod, BuiltModel, register_method
+from bizlm.methods.base import AdaptationMethod, BuiltModel
 from bizlm.prompting.config import FewShotConfig, PetConfig, ZeroShotConfig
 
 
@@ -54,7 +54,6 @@ class _BuildsOwnModel(AdaptationMethod):
             )
 
 
-@register_method
 class ZeroShot(_BuildsOwnModel):
     """Labels from their descriptions alone (embedding similarity or a generative LM)."""
 
@@ -85,9 +84,10 @@ class ZeroShot(_BuildsOwnModel):
 
     def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
         """Label prototypes from the descriptions (no training examples are read)."""
+        from bizlm.memory import rss_mib
         from bizlm.prompting.encoding import load_sentence_classifier  # heavy: at use
         from bizlm.prompting.zeroshot import build_zeroshot_head
-        from bizlm.training.loop import LoopResult, peak_rss_mb
+        from bizlm.training.loop import LoopResult
 
         config: ZeroShotConfig = self.config  # type: ignore[assignment]
         started = time.perf_counter()
@@ -100,11 +100,11 @@ class ZeroShot(_BuildsOwnModel):
         build_zeroshot_head(
             model, tokenizer, data.labels, config.labels, config.scale, recipe.train.max_length
         )
-        loop = LoopResult(train_seconds=time.perf_counter() - started, peak_rss_mb=peak_rss_mb())
+        seconds = time.perf_counter() - started
+        loop = LoopResult(train_seconds=seconds, peak_rss_mb=rss_mib(peak=True))
         return BuiltModel(model, tokenizer, location, loop)
 
 
-@register_method
 class FewShot(_BuildsOwnModel):
     """Contrastive tuning of the sentence encoder on a few examples, then a linear head."""
 
@@ -116,9 +116,9 @@ class FewShot(_BuildsOwnModel):
 
     def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
         """Tune the encoder on the training split, then fit the head on it."""
+        from bizlm.memory import rss_mib
         from bizlm.prompting.encoding import load_sentence_classifier  # heavy: at use
         from bizlm.prompting.fewshot import fit_head, tune_encoder
-        from bizlm.training.loop import peak_rss_mb
 
         config: FewShotConfig = self.config  # type: ignore[assignment]
         location, tokenizer, model = load_sentence_classifier(recipe.model, data.labels)
@@ -135,11 +135,10 @@ class FewShot(_BuildsOwnModel):
             recipe.train.seed,
         )
         loop.train_seconds += time.perf_counter() - started
-        loop.peak_rss_mb = peak_rss_mb()
+        loop.peak_rss_mb = rss_mib(peak=True)
         return BuiltModel(model, tokenizer, location, loop)
 
 
-@register_method
 class Pet(_BuildsOwnModel):
     """The generative LM, LoRA-tuned to answer with the verbalisers (pattern-exploiting)."""
 

@@ -4,12 +4,14 @@ label probabilities coming from verbaliser scores (calibrated by the stored prio
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from transformers import AutoModelForCausalLM
 
+from bizlm.bundle_info import BundleInfo
 from bizlm.errors import DataError
 from bizlm.inference import softmax
 from bizlm.predictor import Predictor, check_texts
@@ -27,10 +29,10 @@ class PromptPredictor(Predictor):
         tokenizer: Any,
         labels: Sequence[str],
         max_length: int = 128,
-        info: dict[str, Any] | None = None,
+        info: BundleInfo | None = None,
     ) -> None:
         super().__init__(model, tokenizer, labels, max_length, info)
-        prompt = self.info["prompt"]
+        prompt = self.info.prompt or {}
         self.scorer = PromptScorer(
             model, tokenizer, prompt["template"], prompt["verbalisers"], max_length
         )
@@ -89,3 +91,8 @@ class PromptPredictor(Predictor):
                 )
             ],
         }
+
+
+def open_prompt_bundle(path: str | Path, info: BundleInfo) -> PromptPredictor:
+    """The predictor of a generative zero-shot bundle (the registered loader of its runtime)."""
+    return PromptPredictor.from_bundle(path)

@@ -28,7 +28,7 @@ from bizlm.registry.db import (
 from bizlm.registry.servable import PromotionRefused, load_servable
 from bizlm.registry.versions import ModelVersion, check_name, check_stage, to_version
 
-_LINEAGE_KEYS = ("created", "task", "parent", "backbone", "data", "versions")
+_LINEAGE_KEYS = {"created", "task", "parent", "backbone", "data", "versions"}
 _RECIPE_KEYS = ("model", "method")
 
 
@@ -50,9 +50,8 @@ class Registry:
         with transaction(self.url) as session:
             _refuse_duplicate(session, name, fingerprint)
         load_servable(path)
-        recipe = info.get("recipe") or {}
-        lineage = {k: info[k] for k in _LINEAGE_KEYS if k in info}
-        lineage["recipe"] = {k: recipe[k] for k in _RECIPE_KEYS if k in recipe}
+        lineage = info.model_dump(exclude_unset=True, include=_LINEAGE_KEYS)
+        lineage["recipe"] = {k: info.recipe[k] for k in _RECIPE_KEYS if k in info.recipe}
         with transaction(self.url) as session:
             _refuse_duplicate(session, name, fingerprint)  # added by another process meanwhile
             last = session.scalar(
@@ -66,8 +65,8 @@ class Registry:
                 bundle_path=str(path),
                 fingerprint=fingerprint,
                 manifest=manifest,
-                labels=list(info["labels"]),
-                metrics=info.get("metrics") or {},
+                labels=list(info.labels),
+                metrics=info.metrics,
                 lineage=lineage,
                 registered_at=moment,
                 stage_changed_at=moment,

@@ -37,17 +37,15 @@ class LoadedModel:
     def describe(self, name: str) -> dict[str, Any]:
         """Name, version, labels, headline metrics and lineage, for ``GET /v1/models``."""
         info = self.predictor.info
-        backbone = info.get("backbone")
-        parent = info.get("parent")
         return {
             "name": name,
             "version": self.version,
             "stage": self.stage,
             "labels": self.predictor.labels,
-            "metrics": headline_metrics(info.get("metrics") or {}),
-            "created": info.get("created"),
-            "backbone": backbone.get("reference") if isinstance(backbone, dict) else backbone,
-            "parent": parent.get("bundle") if isinstance(parent, dict) else parent,
+            "metrics": headline_metrics(info.metrics),
+            "created": info.created,
+            "backbone": info.backbone_reference,
+            "parent": info.parent_bundle,
         }
 
 

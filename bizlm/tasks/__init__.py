@@ -1,6 +1,9 @@
-"""Task types: each module registers its task class (see :func:`register_task`)."""
+"""Task types: the contract, and the registry recipes look task variants up in.
 
-from bizlm.tasks import classify, score, tag  # noqa: F401  (registration)
+The built-in tasks are registered by :mod:`bizlm.builtins` when the registry is first used;
+a plugin adds its own with :func:`register_task`.
+"""
+
 from bizlm.tasks.base import (
     TASKS,
     Examples,

@@ -19,9 +19,11 @@ from bizlm.data.splits import stratified_split
 from bizlm.errors import BizlmError, RecipeError
 from bizlm.long_text import applied_mode
 from bizlm.long_text import length_note as long_text_note
+from bizlm.plugin_registry import Registry
 from bizlm.training.batching import Features
 
 if TYPE_CHECKING:
+    from bizlm.bundle_info import BundleInfo
     from bizlm.predictor import Predictor
     from bizlm.recipe import TaskConfig
 
@@ -172,7 +174,8 @@ class Task(ABC):
         """The full metrics of a trained predictor on labelled examples."""
 
 
-TASKS: dict[str, type[Task]] = {}
+#: the task variants recipes may name; the built-in ones are registered by :mod:`bizlm.builtins`
+TASKS: Registry[type[Task]] = Registry("task", "bizlm.builtins:register_tasks")
 
 
 def register_task(*names: str) -> Callable[[type[Task]], type[Task]]:
@@ -180,7 +183,7 @@ def register_task(*names: str) -> Callable[[type[Task]], type[Task]]:
 
     def register(cls: type[Task]) -> type[Task]:
         for name in names:
-            TASKS[name] = cls
+            TASKS.add(name, cls)
         return cls
 
     return register
@@ -201,17 +204,22 @@ def build_task(config: TaskConfig) -> Task:
     return TASKS[key](config)
 
 
-def task_from_info(info: dict[str, Any]) -> Task:
+def task_from_info(info: BundleInfo) -> Task:
     """The task of a saved bundle, from the recipe recorded in its ``bizlm.json``."""
     from bizlm.recipe import TaskConfig
 
-    return build_task(TaskConfig.model_validate(info.get("recipe", {}).get("task", {})))
+    return build_task(TaskConfig.model_validate(info.task_settings))
 
 
-def require_single_label(path: Path, info: dict[str, Any], purpose: str) -> None:
+def open_task_bundle(path: Path, info: BundleInfo) -> Predictor:
+    """The predictor of a ``transformers`` bundle: the one its task type serves with."""
+    return task_from_info(info).predictor_class().from_bundle(path)
+
+
+def require_single_label(path: Path, info: BundleInfo, purpose: str) -> None:
     """Refuse a bundle that is not a single-label classifier, for features built on class
     probabilities (``purpose`` names the feature, e.g. "serving")."""
-    task = info.get("recipe", {}).get("task", {})
+    task = info.task_settings
     if task.get("type", "classify") == "classify" and not task.get("multi_label"):
         return
     kind = "multi-label classify" if task.get("multi_label") else str(task.get("type"))

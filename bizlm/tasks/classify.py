@@ -18,7 +18,7 @@ from bizlm.evaluation.task_metrics import multilabel_metrics, tune_thresholds
 from bizlm.inference import batched_logits, sigmoid
 from bizlm.long_text import MAX_TRAINING_WINDOWS, Encoded, encode_texts, window_logits
 from bizlm.predictor import MultiLabelPredictor, Predictor
-from bizlm.tasks.base import Evaluator, Examples, LossFunction, Task, register_task
+from bizlm.tasks.base import Evaluator, Examples, LossFunction, Task
 from bizlm.tasks.rows import read_rows
 from bizlm.training.batching import Features
 from bizlm.training.loop import classification_scores
@@ -71,7 +71,6 @@ class _TextClassification(Task):
         return distribution
 
 
-@register_task("classify")
 class ClassifyTask(_TextClassification):
     """One label per text: softmax head, cross-entropy loss, macro-F1 picks the checkpoint."""
 
@@ -155,12 +154,12 @@ class ClassifyTask(_TextClassification):
         the predictor chooses (its decision threshold, when it keeps one)."""
         probabilities = predictor.predict_proba(examples.texts, pairs=examples.column("text_pair"))
         gold = [predictor.labels.index(str(t)) for t in examples.targets]
-        threshold = threshold_of(getattr(predictor, "info", None), predictor.labels)
+        info = getattr(predictor, "info", None)  # baseline predictors keep no bundle info
+        threshold = threshold_of(info.calibration if info else {}, predictor.labels)
         predicted = choose(probabilities, threshold)
         return classification_metrics(gold, probabilities, predictor.labels, predicted)
 
 
-@register_task("classify/multi_label")
 class MultiLabelTask(_TextClassification):
     """Any number of labels per text: sigmoid head, per-label thresholds tuned on validation."""
 

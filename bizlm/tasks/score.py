@@ -22,14 +22,7 @@ from bizlm.evaluation.task_metrics import ranking_metrics, regression_metrics
 from bizlm.inference import batched_logits
 from bizlm.long_text import encode_texts
 from bizlm.predictor import Predictor, ScorePredictor
-from bizlm.tasks.base import (
-    Evaluator,
-    Examples,
-    LossFunction,
-    SplitIndices,
-    Task,
-    register_task,
-)
+from bizlm.tasks.base import Evaluator, Examples, LossFunction, SplitIndices, Task
 from bizlm.tasks.rows import read_rows
 from bizlm.training.batching import Features
 
@@ -37,7 +30,6 @@ SCORE_LABELS = ["score"]
 _STRATA_BINS = 5
 
 
-@register_task("score")
 class ScoreTask(Task):
     """Regression head (one output), MSE or Huber loss; Spearman picks the checkpoint."""
 

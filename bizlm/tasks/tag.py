@@ -21,7 +21,7 @@ from bizlm.errors import DataError
 from bizlm.evaluation.task_metrics import entity_metrics
 from bizlm.inference import evaluation_mode, softmax, torch_forward
 from bizlm.predictor import Predictor
-from bizlm.tasks.base import Evaluator, Examples, Task, register_task
+from bizlm.tasks.base import Evaluator, Examples, Task
 from bizlm.tasks.rows import record_file, warn
 from bizlm.tasks.tag_decoding import decode
 from bizlm.tasks.tag_predictor import TagPredictor
@@ -35,7 +35,6 @@ def entity_types(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tag[2:] for tag in tags if tag != "O"))
 
 
-@register_task("tag")
 class TagTask(Task):
     """Token classification head; entity F1 picks the checkpoint."""
 

@@ -27,12 +27,12 @@ class TagPredictor(Predictor):
     @property
     def long_inputs(self) -> str:
         """How sentences longer than max_length are handled: ``window`` or ``truncate``."""
-        return self.info.get("recipe", {}).get("task", {}).get("long_inputs", "window")
+        return str(self.info.task_settings.get("long_inputs", "window"))
 
     @property
     def tag_prior(self) -> TagPrior | None:
         """The tag-sequence prior tuned on validation after training (None when not saved)."""
-        return prior_from_json(self.info.get("calibration", {}).get("tag_prior"))
+        return prior_from_json(self.info.calibration.get("tag_prior"))
 
     def logits(self, *args: Any, **kwargs: Any) -> np.ndarray:
         """Taggers give spans per text, not one score row (so no ``predict_proba`` either)."""

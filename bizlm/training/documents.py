@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bizlm import __version__
+from bizlm.bundle_info import BundleInfo
 from bizlm.data.prepare import PreparedData
 from bizlm.evaluation import render_model_card, write_report
 from bizlm.training.loop import LoopResult
@@ -74,7 +75,7 @@ def _notes_section(summary: dict[str, Any]) -> list[str]:
 
 def write_documents(
     staging: Path,
-    info: dict[str, Any],
+    info: BundleInfo,
     data: PreparedData,
     name: str,
     extra_sections: Sequence[str] = (),
@@ -83,28 +84,27 @@ def write_documents(
     HTML fragments added to the report). Both show the model beside its baseline and the
     majority class, with the verdict, when ``info`` carries them (``metrics.baseline``,
     ``metrics.majority``, ``verdict``)."""
-    training = info["training"]
-    recipe = info["recipe"]
+    training = info.training or {}
     summary = {
-        "backbone": recipe["model"],
-        "method": recipe["method"]["name"],
-        "task": info["task"],
+        "backbone": info.recipe["model"],
+        "method": info.method_name,
+        "task": info.task,
         "trainable parameters": f"{training['trainable_parameters']:,} of "
         f"{training['total_parameters']:,}",
         "train time (s)": training["train_seconds"],
         "train samples/s": training["samples_per_s"],
-        "evaluated on": info["metrics"]["evaluated_on"],
+        "evaluated on": info.metrics["evaluated_on"],
         "interrupted": training["interrupted"],
     }
     comparison = {
-        "baseline": info["metrics"].get("baseline"),
-        "majority": info["metrics"].get("majority"),
-        "verdict": info.get("verdict"),
+        "baseline": info.metrics.get("baseline"),
+        "majority": info.metrics.get("majority"),
+        "verdict": info.verdict,
     }
     write_report(
         staging / "report.html",
         title=f"bizlm report: {name}",
-        metrics=info["metrics"],
+        metrics=info.metrics,
         labels=data.labels,
         history=training["history"],
         summary=summary,
@@ -112,18 +112,18 @@ def write_documents(
         **comparison,
     )
     card_summary = {
-        "backbone": f"{recipe['model']} ({info['backbone']['location']})",
-        "method": recipe["method"]["name"],
-        "task": info["task"],
+        "backbone": f"{info.recipe['model']} ({info.backbone_location})",
+        "method": info.method_name,
+        "task": info.task,
         "trainable_params": training["trainable_parameters"],
         "total_params": training["total_parameters"],
-        "bizlm_version": info.get("versions", {}).get("bizlm", __version__),
+        "bizlm_version": info.versions.get("bizlm", __version__),
     }
     card = render_model_card(
         name=name,
         summary=card_summary,
         labels=data.labels,
-        metrics=info["metrics"],
+        metrics=info.metrics,
         data=_card_data(data.summary),
         **comparison,
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.bundle import write_bundle
+from bizlm.bundle_info import BundleInfo
 from bizlm.data.prepare import prepare_data
 from bizlm.ensemble_model import EnsembleModel, averaging_for
 from bizlm.errors import RecipeError
@@ -28,6 +29,8 @@ from bizlm.training.tracking import Observer
 
 MEMBERS_DIR = "members"
 _MEMBER_PARTS = ("model", "adapter")
+# what the bundle records of its own, not copied from the first member's bizlm.json
+_OWN_KEYS = {"format", "versions", "calibration", "verdict"}
 
 
 def check_ensemble(recipe: Recipe, resume: object) -> None:
@@ -49,7 +52,7 @@ def train_ensemble(
     train_member: Callable[..., Any],
     reporter: Reporter,
     observers: Sequence[Observer],
-) -> dict[str, Any]:
+) -> BundleInfo:
     """Train the members, score their average, write the bundle; return its ``bizlm.json``."""
     count, seed = recipe.regularise.ensemble, recipe.train.seed
     output = Path(recipe.output or "runs/model")
@@ -68,30 +71,28 @@ def train_ensemble(
         members = [load(result.bundle) for result in results]
         first = members[0]
         model = EnsembleModel([m.model for m in members], averaging_for(recipe.task.model_dump()))
-        settings = {"recipe": recipe.resolved()}
+        settings = BundleInfo(labels=data.labels, recipe=recipe.resolved())
         predictor = task.predictor_class()(
             model, first.tokenizer, data.labels, first.max_length, settings
         )
         from bizlm.training.run import calibrate_and_score  # run.py dispatches to this module
 
         calibration, metrics = calibrate_and_score(task, predictor, data)
-        info = dict(results[0].info)
-        info.pop("format", None)
-        info.pop("versions", None)
+        leader = first.info
+        info = BundleInfo.model_validate(leader.model_dump(exclude_unset=True, exclude=_OWN_KEYS))
         # the members settled class_weights: auto on the same training split
-        recipe.regularise.class_weights = results[0].info["recipe"]["regularise"]["class_weights"]
-        info["recipe"] = recipe.resolved()
-        info["metrics"] = headline_metrics(metrics)
-        _judge_against_member_baselines(info, results[0].info, task, metrics, recipe)
-        info.pop("calibration", None)
+        recipe.regularise.class_weights = leader.recipe["regularise"]["class_weights"]
+        info.recipe = recipe.resolved()
+        info.metrics = headline_metrics(metrics)
+        _judge_against_member_baselines(info, leader, task, metrics, recipe)
         if calibration:
-            info["calibration"] = calibration
-        info["ensemble"] = {
+            info.calibration = calibration
+        info.ensemble = {
             "members": count,
             "seeds": [seed + index for index in range(count)],
             "member_dirs": [f"{MEMBERS_DIR}/member-{index}" for index in range(1, count)],
-            "member_metrics": [headline_metrics_of(result.info) for result in results],
-            "train_seconds": round(sum(r.info["training"]["train_seconds"] for r in results), 2),
+            "member_metrics": [headline_metrics_of(member.info) for member in members],
+            "train_seconds": round(sum(m.info.training["train_seconds"] for m in members), 2),
         }
 
         def write_contents(staging: Path) -> None:
@@ -107,19 +108,18 @@ def train_ensemble(
 
 
 def _judge_against_member_baselines(
-    info: dict[str, Any],
-    member: dict[str, Any],
+    info: BundleInfo,
+    member: BundleInfo,
     task: Task,
     metrics: dict[str, Any],
     recipe: Recipe,
 ) -> None:
     """Put the baseline and majority scores of the first member's run (same data, same
     splits) beside the ensemble's, and judge the ensemble's own scores against them."""
-    compared = {k: member["metrics"][k] for k in ("baseline", "majority") if k in member["metrics"]}
-    info["metrics"].update(compared)
-    info.pop("verdict", None)
+    compared = {k: member.metrics[k] for k in ("baseline", "majority") if k in member.metrics}
+    info.metrics.update(compared)
     if "majority" in compared:
-        info["verdict"] = verdict(
+        info.verdict = verdict(
             task.primary_metric,
             metrics,
             compared.get("baseline"),
@@ -128,6 +128,6 @@ def _judge_against_member_baselines(
         )
 
 
-def headline_metrics_of(info: dict[str, Any]) -> dict[str, Any]:
+def headline_metrics_of(info: BundleInfo) -> dict[str, Any]:
     """A member's scalar headline scores (per-class tables left out)."""
-    return {k: v for k, v in info["metrics"].items() if isinstance(v, int | float | str)}
+    return {k: v for k, v in info.metrics.items() if isinstance(v, int | float | str)}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from transformers import PreTrainedModel, get_linear_schedule_with_warmup
 
 from bizlm.inference import batched_logits, softmax
+from bizlm.memory import rss_mib
 from bizlm.methods.selection import is_head_parameter
 from bizlm.recipe import TrainConfig
 from bizlm.training.batching import Features, LengthGroupedBatchSampler, PaddingCollator
@@ -52,11 +52,6 @@ class LoopHooks:
     #: restore the weights with the best validation score at the end; False keeps the last
     #: weights (for a validation split that cannot judge the model, e.g. one missing labels)
     restore_best: bool = True
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @dataclass
@@ -275,7 +270,7 @@ def train_loop(
     model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
-    result.peak_rss_mb = peak_rss_mb()
+    result.peak_rss_mb = rss_mib(peak=True)
     return result
 
 

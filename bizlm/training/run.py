@@ -18,6 +18,7 @@ from transformers import AutoTokenizer
 
 from bizlm.backbones import resolve_model
 from bizlm.bundle import read_bundle_info, write_bundle
+from bizlm.bundle_info import BundleInfo
 from bizlm.data.augment import augment_examples
 from bizlm.data.prepare import PreparedData, prepare_data
 from bizlm.errors import RecipeError
@@ -47,11 +48,16 @@ from bizlm.training.tracking import Observer, open_tracker
 
 @dataclass
 class TrainResult:
-    """Where the bundle went and how it scored."""
+    """Where the bundle went and how it scored; ``info`` is its ``bizlm.json``."""
 
     bundle: Path
     metrics: dict[str, Any]
     info: dict[str, Any]
+
+    @classmethod
+    def of(cls, bundle: Path, info: BundleInfo) -> TrainResult:
+        """The result of the bundle at ``bundle`` whose manifest is ``info``."""
+        return cls(bundle=bundle, metrics=info.metrics, info=info.as_json())
 
     @property
     def interrupted(self) -> bool:
@@ -97,7 +103,7 @@ def calibrate_and_score(
     validation = data.splits.get("validation")
     train = data.splits.get("train")  # zero-shot methods read no training data
     calibration = task.calibrate(predictor, validation, train) if validation else {}
-    predictor.info["calibration"] = calibration
+    predictor.info.calibration = calibration
     return calibration, score_splits(task, predictor, data)
 
 
@@ -137,9 +143,7 @@ def train(
     if recipe.regularise.ensemble > 1:
         check_ensemble(recipe, resume)
         info = train_ensemble(recipe, train, reporter, observers)
-        return TrainResult(
-            bundle=Path(recipe.output or "runs/model"), metrics=info["metrics"], info=info
-        )
+        return TrainResult.of(Path(recipe.output or "runs/model"), info)
     output = Path(recipe.output or "runs/model")
     task = build_task(recipe.task)
     metric = _early_stopping_metric(recipe, task)
@@ -228,8 +232,7 @@ def train(
     )
     if not distributed.is_main_process():  # the main process scores and writes the bundle
         distributed.wait_for_everyone()
-        info = read_bundle_info(output)
-        return TrainResult(bundle=output, metrics=info["metrics"], info=info)
+        return TrainResult.of(output, read_bundle_info(output))
     info = _write_trained(
         recipe,
         task,
@@ -245,7 +248,7 @@ def train(
     )
     distributed.wait_for_everyone()  # now the other processes may read it
     tracker.finish(output, info)
-    return TrainResult(bundle=output, metrics=info["metrics"], info=info)
+    return TrainResult.of(output, info)
 
 
 def _train_own_model(
@@ -280,7 +283,7 @@ def _train_own_model(
         majority,
     )
     tracker.finish(output, info)
-    return TrainResult(bundle=output, metrics=info["metrics"], info=info)
+    return TrainResult.of(output, info)
 
 
 def _write_trained(
@@ -296,7 +299,7 @@ def _write_trained(
     params: tuple[int, int],
     built: BuiltModel | None = None,
     majority: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> BundleInfo:
     """Score the trained model on validation and test and write its bundle; return bizlm.json."""
     max_length = recipe.train.max_length
     predictor_class = (built and built.predictor_class) or task.predictor_class()
@@ -307,18 +310,20 @@ def _write_trained(
         exported.save_pretrained(model_dir)
         tokenizer.save_pretrained(model_dir)
         served = exported if method.mergeable else method.load_adapter(exported, adapter_dir)
-        settings = {"recipe": recipe.resolved(), **(built.info if built else {})}
+        extra = built.info if built else {}
+        settings = BundleInfo(labels=data.labels, recipe=recipe.resolved(), **extra)
         predictor = predictor_class(served, tokenizer, data.labels, max_length, settings)
         calibration, metrics = calibrate_and_score(task, predictor, data)
         compared, verdict = compare_with_baselines(recipe, task, data, metrics, majority)
         info = _bundle_info(recipe, location, data, loop, metrics, *params)
-        info["metrics"].update(compared)
+        info.metrics.update(compared)
         if verdict is not None:
-            info["verdict"] = verdict
-        info["merged"] = method.mergeable
-        info.update(built.info if built else {})
+            info.verdict = verdict
+        info.merged = method.mergeable
+        for key, value in extra.items():
+            setattr(info, key, value)
         if calibration:
-            info["calibration"] = calibration
+            info.calibration = calibration
 
         def write_contents(staging: Path) -> None:
             shutil.copytree(model_dir, staging / "model")
@@ -338,15 +343,15 @@ def _bundle_info(
     metrics: dict[str, Any],
     trainable_params: int,
     total_params: int,
-) -> dict[str, Any]:
-    return {
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "task": recipe.task.type,
-        "labels": data.labels,
-        "recipe": recipe.resolved(),
-        "backbone": {"reference": recipe.model, "location": location},
-        "parent": None,
-        "data": data.summary,
-        "metrics": headline_metrics(metrics),
-        "training": training_record(loop, trainable_params, total_params),
-    }
+) -> BundleInfo:
+    return BundleInfo(
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        task=recipe.task.type,
+        labels=data.labels,
+        recipe=recipe.resolved(),
+        backbone={"reference": recipe.model, "location": location},
+        parent=None,
+        data=data.summary,
+        metrics=headline_metrics(metrics),
+        training=training_record(loop, trainable_params, total_params),
+    )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bizlm.bundle_info import BundleInfo
 from bizlm.training.track_config import TrackConfig
 
 Observer = Callable[[dict[str, Any]], None]
@@ -119,13 +120,13 @@ class RunTracker:
             self.close("KILLED")  # stopped on purpose (a pruned search trial)
             raise
 
-    def finish(self, bundle: Path, info: dict[str, Any]) -> None:
+    def finish(self, bundle: Path, info: BundleInfo) -> None:
         """Log the final scores and the bundle's documents; close every tracker."""
         finals = {f"final_{k}": v for k, v in final_metrics(info).items()}
         for tracker in self.trackers:
             tracker.log_metrics(self.step, finals)
             tracker.log_artifacts(bundle)
-        interrupted = info.get("training", {}).get("interrupted", False)
+        interrupted = (info.training or {}).get("interrupted", False)
         self.close("KILLED" if interrupted else "FINISHED")
 
     def close(self, status: str = "FINISHED") -> None:
@@ -137,15 +138,15 @@ class RunTracker:
         self.trackers = []
 
 
-def final_metrics(info: dict[str, Any]) -> dict[str, float]:
+def final_metrics(info: BundleInfo) -> dict[str, float]:
     """Headline scores of a bundle's info (``test_*`` and ``validation_*``), and throughput."""
-    metrics = info.get("metrics", {})
+    metrics = info.metrics
     where = metrics.get("evaluated_on", "validation")
     finals = {f"{where}_{k}": float(v) for k, v in metrics.items() if _is_number(v)}
     for key, value in (metrics.get("validation") or {}).items():
         if _is_number(value):
             finals[f"validation_{key}"] = float(value)
-    training = info.get("training", {})
+    training = info.training or {}
     for key in ("train_seconds", "samples_per_s"):
         if _is_number(training.get(key)):
             finals[key] = float(training[key])

@@ -9,6 +9,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import bizlm
+from bizlm.bundle import read_bundle_info
 from bizlm.compress.export import export_bundle
 from bizlm.compress.finetune import labelled_features
 from bizlm.compress.options import ExportOptions, parse_prune
@@ -20,7 +21,7 @@ from tests.compress.helpers import bundle_info
 def _model_and_features(bundle: Path):
     model = AutoModelForSequenceClassification.from_pretrained(bundle / "model").eval()
     tokenizer = AutoTokenizer.from_pretrained(bundle / "model")
-    data = bundle_data(bundle_info(bundle))
+    data = bundle_data(read_bundle_info(bundle))
     features = labelled_features(tokenizer, data.splits["validation"], data.labels, 32)
     return model, features
 

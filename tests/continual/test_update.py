@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 import bizlm
+from bizlm.bundle import read_bundle_info
 from bizlm.continual.bundle import ForgettingGateError
 from bizlm.continual.strategies import STRATEGIES, UpdateContext
 from bizlm.continual.update import update
@@ -106,15 +107,15 @@ def test_balanced_loss_shifts_logits_by_the_log_share_of_each_label(
     from bizlm.recipe import load_recipe
     from bizlm.tasks import Examples
 
-    info = json.loads((parent_bundle / "bizlm.json").read_text())
-    labels = [*info["labels"], "neutral"]
-    model, tokenizer = load_extended(parent_bundle / "model", info["labels"], labels)
+    info = read_bundle_info(parent_bundle)
+    labels = [*info.labels, "neutral"]
+    model, tokenizer = load_extended(parent_bundle / "model", info.labels, labels)
     memory = ReplayMemory(per_class=2, items={"negative": ["bad", "awful"], "positive": ["good"]})
     context = UpdateContext(
         parent=parent_bundle,
         parent_info=info,
-        recipe=load_recipe(info["recipe"]),
-        old_labels=info["labels"],
+        recipe=load_recipe(info.recipe),
+        old_labels=info.labels,
         labels=labels,
         train=Examples(["meh"] * 5, ["neutral"] * 5, [1, 2, 3, 4, 5]),
         stage=1,
@@ -156,6 +157,7 @@ def test_embedding_memory_keeps_no_text(
 def test_ewc_stores_fisher_and_moves_important_weights_less_than_naive(
     parent_bundle: Path, new_label_csv: Path, tmp_path: Path
 ) -> None:
+    from bizlm.bundle import read_bundle_info
     from bizlm.compress.source import bundle_data
     from bizlm.continual.head import load_extended
     from bizlm.continual.strategies.ewc import fisher_information
@@ -167,7 +169,7 @@ def test_ewc_stores_fisher_and_moves_important_weights_less_than_naive(
     assert float(stored["bert.encoder.layer.0.attention.self.query.weight"].float().sum()) > 0
     info = json.loads((parent_bundle / "bizlm.json").read_text())
     model, tokenizer = load_extended(parent_bundle / "model", info["labels"], info["labels"])
-    train = bundle_data(info).splits["train"]
+    train = bundle_data(read_bundle_info(parent_bundle)).splits["train"]
     fisher = fisher_information(model, tokenizer, train, info["labels"], 32, 256)
     parent = _weights(parent_bundle)
 
@@ -190,15 +192,15 @@ def test_ewc_loss_is_cross_entropy_plus_the_weighted_quadratic_penalty(
     from bizlm.recipe import load_recipe
     from bizlm.tasks import Examples
 
-    info = json.loads((parent_bundle / "bizlm.json").read_text())
-    model, tokenizer = load_extended(parent_bundle / "model", info["labels"], info["labels"])
-    recipe = load_recipe({**info["recipe"], "continual": {"ewc_lambda": 4.0}})
+    info = read_bundle_info(parent_bundle)
+    model, tokenizer = load_extended(parent_bundle / "model", info.labels, info.labels)
+    recipe = load_recipe({**info.recipe, "continual": {"ewc_lambda": 4.0}})
     context = UpdateContext(
         parent=new_label_csv.parent,  # holds no Fisher: it is estimated from parent_train
         parent_info=info,
         recipe=recipe,
-        old_labels=info["labels"],
-        labels=info["labels"],
+        old_labels=info.labels,
+        labels=info.labels,
         train=Examples(["good"], ["positive"], [1]),
         stage=1,
         memory=None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import select
 import socket
@@ -16,6 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from bizlm.memory import rss_mib
 from bizlm.serve.app import create_app
 from bizlm.serve.limits import uvicorn_http_options
 from bizlm.serve.settings import ServeSettings
@@ -31,12 +31,6 @@ def limited_server(settings: ServeSettings) -> Iterator[tuple[str, int]]:
     with serve_app(create_app(settings), log_level="error", **options) as url:
         host, port = url.removeprefix("http://").rsplit(":", 1)
         yield host, int(port)
-
-
-def rss_mb() -> float:
-    """This process's resident memory (the server runs in it), in MiB."""
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def read_answer(conn: socket.socket, timeout: float) -> bytes:
@@ -79,7 +73,7 @@ def test_a_huge_header_is_cut_with_431_without_reading_it(settings: ServeSetting
     claimed = 150 * 2**20
     chunk = b"a" * 2**20
     with limited_server(settings) as address, socket.create_connection(address) as conn:
-        before = rss_mb()
+        before = rss_mib()  # the server runs in this process
         started = time.monotonic()
         conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ")
         conn.setblocking(False)
@@ -96,7 +90,7 @@ def test_a_huge_header_is_cut_with_431_without_reading_it(settings: ServeSetting
                     answer = read_answer(conn, 5)
                     break
         elapsed = time.monotonic() - started
-        grown = rss_mb() - before
+        grown = rss_mib() - before
     assert error_code(answer, 431) == "headers_too_large"
     assert b"32768 bytes (max_header_bytes)" in answer
     assert sent < 20 * 2**20 and elapsed < 5

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from sklearn.metrics import f1_score
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import bizlm
+from bizlm.bundle_info import BundleInfo
 from bizlm.decision import MIN_GAIN, Threshold, choose, threshold_of, tune_threshold
 from bizlm.predictor import Predictor
 from bizlm.recipe import TaskConfig
@@ -60,7 +60,7 @@ def test_a_threshold_that_does_not_help_is_not_kept() -> None:
     record = tune_threshold(gold, np.stack([1 - rare, rare], axis=1), LABELS)
     assert record["value"] is None
     assert record["validation_macro_f1"]["argmax"] == pytest.approx(1.0)
-    assert threshold_of({"calibration": {"decision_threshold": record}}, LABELS) is None
+    assert threshold_of({"decision_threshold": record}, LABELS) is None
 
 
 def test_choose_applies_a_threshold_only_to_two_labels() -> None:
@@ -69,7 +69,7 @@ def test_choose_applies_a_threshold_only_to_two_labels() -> None:
     assert choose(rows, Threshold(1, 0.25)).tolist() == [1, 0, 1]
     three = np.array([[0.5, 0.3, 0.2]])
     assert choose(three, Threshold(1, 0.1)).tolist() == [0]
-    saved = {"calibration": {"decision_threshold": {"label": "rare", "value": 0.25}}}
+    saved = {"decision_threshold": {"label": "rare", "value": 0.25}}
     assert threshold_of(saved, LABELS) == Threshold(1, 0.25)
     assert threshold_of(saved, ["a", "b", "rare"]) is None
     assert threshold_of({}, LABELS) is None
@@ -81,7 +81,7 @@ class FixedPredictor:
 
     labels: list[str]
     table: dict[str, np.ndarray]
-    info: dict[str, Any] = field(default_factory=dict)
+    info: BundleInfo = field(default_factory=lambda: BundleInfo(labels=LABELS))
 
     def predict_proba(self, texts: list[str], pairs: list[str] | None = None) -> np.ndarray:
         return np.stack([self.table[text] for text in texts])
@@ -97,7 +97,7 @@ def test_calibrate_records_the_threshold_and_score_uses_it() -> None:
     threshold = calibration["decision_threshold"]["value"]
     assert threshold is not None
     argmax_scores = task.score(predictor, examples)
-    predictor.info["calibration"] = calibration
+    predictor.info.calibration = calibration
     scores = task.score(predictor, examples)
     predicted = (probabilities[:, 1] >= threshold).astype(int)
     assert scores["macro_f1"] == pytest.approx(macro_f1(gold, predicted))
@@ -120,13 +120,13 @@ def thresholded(tiny_model_dir: Path) -> tuple[Predictor, list[str]]:
     torch.manual_seed(4)
     model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2)
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    predictor = Predictor(model, tokenizer, LABELS, 32, {})
+    predictor = Predictor(model, tokenizer, LABELS, 32)
     rng = random.Random(5)
     vocabulary = FILLER + [w for words in WORDS.values() for w in words]
     texts = [" ".join(rng.sample(vocabulary, 5)) for _ in range(60)]
     rare = predictor.predict_proba(texts)[:, 1]
     value = float(np.median(rare))
-    predictor.info["calibration"] = {"decision_threshold": {"label": "rare", "value": value}}
+    predictor.info.calibration = {"decision_threshold": {"label": "rare", "value": value}}
     flips = choose(predictor.predict_proba(texts), predictor.decision_threshold)
     assert (flips != predictor.predict_proba(texts).argmax(axis=1)).any()
     return predictor, texts
@@ -179,7 +179,7 @@ def test_a_trained_binary_bundle_predicts_and_scores_with_its_calibration(
     record = result.info["calibration"]["decision_threshold"]
     assert record["label"] == "rare" and set(record["validation_macro_f1"]) == {"argmax", "tried"}
     loaded = bizlm.load(result.bundle)
-    assert loaded.info["calibration"] == result.info["calibration"]
+    assert loaded.info.calibration == result.info["calibration"]
     metrics = bizlm.evaluate(result.bundle, test)
     assert metrics["macro_f1"] == pytest.approx(result.metrics["macro_f1"], abs=1e-9)
     texts = [row["text"] for row in rows[160:]]

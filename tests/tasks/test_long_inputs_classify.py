@@ -14,6 +14,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import bizlm
 from bizlm.bundle import read_bundle_info, write_bundle
+from bizlm.bundle_info import BundleInfo
 from bizlm.errors import RecipeError
 from bizlm.inference import softmax, tokenize
 from bizlm.long_text import MAX_TRAINING_WINDOWS, encode_texts
@@ -63,7 +64,7 @@ def save_bundle(folder: Path, model_dir: Path, info: dict, fmt: int | None) -> P
         model.save_pretrained(staging / "model")
         AutoTokenizer.from_pretrained(model_dir).save_pretrained(staging / "model")
 
-    write_bundle(folder, info, contents)
+    write_bundle(folder, BundleInfo.model_validate(info), contents)
     if fmt is not None:  # an older bundle: rewrite its format number
         written = json.loads((folder / "bizlm.json").read_text())
         (folder / "bizlm.json").write_text(json.dumps({**written, "format": fmt}))
@@ -179,7 +180,7 @@ def test_old_classify_bundles_still_cut_their_texts(
 ) -> None:
     # format 1 stored long_inputs "window" for every task (the old default) but cut classify
     old = save_bundle(tmp_path / "old", tiny_model_dir, classify_info("window"), fmt=1)
-    assert read_bundle_info(old)["recipe"]["task"]["long_inputs"] == "truncate"
+    assert read_bundle_info(old).task_settings["long_inputs"] == "truncate"
     predictor = bizlm.load(old)
     assert predictor.long_inputs == "truncate"
     text = " ".join(LETTERS)
@@ -191,7 +192,7 @@ def test_old_classify_bundles_still_cut_their_texts(
     info = json.loads((tagger / "bizlm.json").read_text())
     info["recipe"]["task"]["type"] = "tag"
     (tagger / "bizlm.json").write_text(json.dumps(info))
-    assert read_bundle_info(tagger)["recipe"]["task"]["long_inputs"] == "window"
+    assert read_bundle_info(tagger).task_settings["long_inputs"] == "window"
 
 
 def test_a_bundle_without_a_choice_cuts_and_an_old_one_without_the_key_too(

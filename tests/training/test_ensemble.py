@@ -13,6 +13,7 @@ from transformers import AutoModelForSequenceClassification
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 import bizlm
+from bizlm.bundle import read_bundle_info
 from bizlm.compress.source import check_source
 from bizlm.ensemble_model import EnsembleModel
 from bizlm.errors import BizlmError, RecipeError
@@ -91,7 +92,7 @@ def test_the_bundle_scores_are_the_ensembles(ensemble_bundle: Path) -> None:
     from bizlm.compress.source import bundle_data
 
     info = json.loads((ensemble_bundle / "bizlm.json").read_text())
-    test = bundle_data(info).splits["test"]
+    test = bundle_data(read_bundle_info(ensemble_bundle)).splits["test"]
     predicted = [p["label"] for p in bizlm.load(ensemble_bundle).predict(test.texts)]
     accuracy = np.mean([p == t for p, t in zip(predicted, test.targets, strict=True)])
     assert info["metrics"]["evaluated_on"] == "test"
@@ -105,9 +106,8 @@ def test_the_bundle_scores_are_the_ensembles(ensemble_bundle: Path) -> None:
 def test_ensembles_refuse_resume_and_export(ensemble_bundle: Path, tiny_recipe: dict) -> None:
     with pytest.raises(RecipeError, match="cannot be resumed"):
         bizlm.train({**tiny_recipe, "regularise": {"ensemble": 2}}, resume=True)
-    info = json.loads((ensemble_bundle / "bizlm.json").read_text())
     with pytest.raises(BizlmError, match="ensemble of 2 models"):
-        check_source(ensemble_bundle, info, "none")
+        check_source(ensemble_bundle, read_bundle_info(ensemble_bundle), "none")
 
 
 def test_integrated_gradients_of_an_ensemble_average_its_members(ensemble_bundle: Path) -> None:

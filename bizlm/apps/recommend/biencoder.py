@@ -19,6 +19,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from bizlm.apps.recommend.config import BiEncoderConfig
 from bizlm.bundle import read_bundle_info, write_bundle
+from bizlm.bundle_info import BundleInfo
 from bizlm.errors import BundleError
 from bizlm.inference import tokenize
 from bizlm.prompting.encoding import embed_texts, load_sentence_classifier
@@ -51,7 +52,7 @@ class BiEncoder:
     def from_bundle(cls, path: Path, item_ids: list[str]) -> tuple[BiEncoder, np.ndarray]:
         """The bi-encoder of a bundle and its item-vector index, checked against ``item_ids``."""
         info = read_bundle_info(path)
-        if info.get("kind") != BUNDLE_KIND:
+        if info.kind != BUNDLE_KIND:
             raise BundleError(f"'{path}' is not a bi-encoder bundle.", hint=_RETRAIN)
         indexed = json.loads((Path(path) / "index" / "item_ids.json").read_text())
         if indexed != item_ids:
@@ -61,7 +62,7 @@ class BiEncoder:
         model = AutoModelForSequenceClassification.from_pretrained(Path(path) / "model")
         tokenizer = AutoTokenizer.from_pretrained(Path(path) / "model")
         vectors = np.load(Path(path) / "index" / "item_vectors.npy")
-        return cls(model, tokenizer, int(info["max_length"])), vectors
+        return cls(model, tokenizer, int((info.model_extra or {})["max_length"])), vectors
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length vectors, one row per text."""
@@ -124,7 +125,7 @@ class BiEncoder:
             (staging / "MODEL_CARD.md").write_text(_model_card(info), encoding="utf-8")
 
         full = {"kind": BUNDLE_KIND, "labels": _LABELS, "max_length": self.max_length, **info}
-        return write_bundle(target, full, contents)
+        return write_bundle(target, BundleInfo.model_validate(full), contents)
 
 
 def nearest_items(

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from bizlm.errors import RecipeError
-from bizlm.recipe import Section, describe_validation_error
-from bizlm.yaml_files import read_yaml_mapping
+from bizlm.recipe import Section
+from bizlm.yaml_files import read_yaml_mapping, validate_mapping
 
 RECIPE_FILE = "recipe.yaml"
 
@@ -122,21 +122,9 @@ def load_recommend_recipe(folder: Path) -> RecommendRecipe:
             f"'{folder}' has no {RECIPE_FILE}.",
             hint=f"Create the application with `bizlm app recommend init {folder}`.",
         )
-    raw = read_yaml_mapping(path)
-    try:
-        recipe = RecommendRecipe.model_validate(raw)
-    except ValidationError as exc:
-        raise RecipeError(_recipe_error(exc, raw, str(path))) from None
+    recipe = validate_mapping(RecommendRecipe, read_yaml_mapping(path), path)
     for name in ("interactions", "items"):
         value = getattr(recipe.data, name)
         if not value.is_absolute():
             setattr(recipe.data, name, Path(folder) / value)
     return recipe
-
-
-def _recipe_error(exc: ValidationError, raw: dict[str, Any], where: str) -> str:
-    error = exc.errors()[0]
-    if error["type"] == "extra_forbidden":
-        loc = ".".join(str(part) for part in error["loc"])
-        return f"{where}: unknown key '{loc}'."
-    return describe_validation_error(error, raw, where)

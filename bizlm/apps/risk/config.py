@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bizlm.apps.risk.items import EARLIEST_TIME, MAX_FUTURE, TimeBounds, parse_time
 from bizlm.atomic import atomic_write_text
 from bizlm.errors import BizlmError
-from bizlm.yaml_files import read_yaml_mapping
+from bizlm.yaml_files import read_yaml_mapping, validate_mapping
 
 CONFIG_FILE = "risk.yaml"
 RULES_FILE = "rules.yaml"
@@ -108,13 +108,7 @@ class RiskFolder:
                 f"{root} is not a risk monitor folder (no {CONFIG_FILE}).",
                 hint=f"Create one with `bizlm app risk init {root}`.",
             )
-        raw = read_yaml_mapping(path, RiskError)
-        try:
-            config = RiskConfig.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise RiskError(f"{path}: {where}: {first['msg']}.") from None
+        config = validate_mapping(RiskConfig, read_yaml_mapping(path, RiskError), path, RiskError)
         parse_window(config.window, f"{path}: window")
         folder = cls(Path(root), config)
         folder.time_bounds  # noqa: B018 - refuse bad time bounds when the folder is opened

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.faq_files import (
@@ -35,7 +35,7 @@ from bizlm.apps.support.faq_files import (
     read_faq_queries,
 )
 from bizlm.log import logger
-from bizlm.yaml_files import read_yaml_mapping
+from bizlm.yaml_files import read_yaml_mapping, validate_mapping
 
 INTENTS_FILE = "intents.yaml"
 TEMPLATES_FILE = "templates.yaml"
@@ -208,12 +208,10 @@ def load_project(root: Path) -> SupportProject:
         logger.warning(note)
     templates = _read_templates(root / TEMPLATES_FILE, intents)
     recipe = _read_yaml(root / RECIPE_FILE)
-    try:
-        settings = SupportSettings.model_validate(_read_yaml(root / SETTINGS_FILE))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise SupportProjectError(f"{root / SETTINGS_FILE}: '{key}': {first['msg']}.") from exc
+    settings_path = root / SETTINGS_FILE
+    settings = validate_mapping(
+        SupportSettings, _read_yaml(settings_path), settings_path, SupportProjectError
+    )
     queries = read_faq_queries(root / QUERIES_FILE, faq)
     project = SupportProject(
         root, intents, out_of_scope, faq, templates, recipe, settings, warnings, queries

@@ -103,12 +103,12 @@ def entity_types_of(project: SupportProject) -> list[str]:
     from bizlm.bundle import read_bundle_info
 
     info = read_bundle_info(path)
-    if info.get("recipe", {}).get("task", {}).get("type") != "tag":
+    if info.task_type != "tag":
         raise SupportProjectError(
             f"The ner_bundle {path} is not a tag (NER) bundle.",
             hint="Train one with a recipe of task type tag, or remove ner_bundle.",
         )
-    return sorted({tag.split("-", 1)[1] for tag in info["labels"] if "-" in tag})
+    return sorted({tag.split("-", 1)[1] for tag in info.labels if "-" in tag})
 
 
 def intent_recipe(project: SupportProject, files: dict[str, Path], method: dict) -> dict:

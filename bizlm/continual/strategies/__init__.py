@@ -1,12 +1,9 @@
-"""Continual-learning strategies; each module registers itself with ``register_strategy``."""
+"""Continual-learning strategies: the contract, and the registry ``bizlm update`` looks them up in.
 
-from bizlm.continual.strategies import (  # noqa: F401  (registration)
-    adapters,
-    ewc,
-    lwf,
-    naive,
-    replay,
-)
+The built-in strategies are registered by :mod:`bizlm.builtins` when the registry is first used;
+a plugin adds its own with :func:`register_strategy`.
+"""
+
 from bizlm.continual.strategies.base import (
     STRATEGIES,
     Strategy,

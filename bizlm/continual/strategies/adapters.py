@@ -14,14 +14,13 @@ import torch
 from peft import PeftModel
 
 from bizlm.continual.memory import MEMORY_DIR
-from bizlm.continual.strategies.base import Strategy, UpdateContext, register_strategy
+from bizlm.continual.strategies.base import Strategy, UpdateContext
 from bizlm.methods import MethodConfig, method_config_class
 from bizlm.recipe import Recipe
 
 ADAPTERS_DIR = "adapters"
 
 
-@register_strategy
 class Adapters(Strategy):
     """A new LoRA adapter per update on a frozen base; old adapters untouched."""
 

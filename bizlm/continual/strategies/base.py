@@ -15,10 +15,12 @@ from typing import Any, ClassVar
 
 import torch
 
+from bizlm.bundle_info import BundleInfo
 from bizlm.continual.config import ContinualConfig
 from bizlm.continual.memory import ReplayMemory
 from bizlm.errors import RecipeError
 from bizlm.methods import MethodConfig
+from bizlm.plugin_registry import Registry
 from bizlm.recipe import Recipe
 from bizlm.tasks import Examples
 from bizlm.tasks.base import LossFunction
@@ -31,7 +33,7 @@ class UpdateContext:
     """What a strategy may read about the update in progress."""
 
     parent: Path
-    parent_info: dict[str, Any]
+    parent_info: BundleInfo
     recipe: Recipe
     old_labels: list[str]
     labels: list[str]
@@ -83,12 +85,13 @@ class Strategy:
         """Write what later updates need into the bundle being written."""
 
 
-STRATEGIES: dict[str, type[Strategy]] = {}
+#: the strategies of ``bizlm update``; the built-in ones are registered by :mod:`bizlm.builtins`
+STRATEGIES: Registry[type[Strategy]] = Registry("strategy", "bizlm.builtins:register_strategies")
 
 
 def register_strategy(cls: type[Strategy]) -> type[Strategy]:
-    """Class decorator: make a strategy available to ``bizlm update --strategy``."""
-    STRATEGIES[cls.name] = cls
+    """Make a strategy available to ``bizlm update --strategy`` (usable as a class decorator)."""
+    STRATEGIES.add(cls.name, cls)
     return cls
 
 

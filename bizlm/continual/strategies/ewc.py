@@ -15,12 +15,7 @@ from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
 
 from bizlm.continual.memory import MEMORY_DIR
-from bizlm.continual.strategies.base import (
-    Strategy,
-    UpdateContext,
-    model_inputs,
-    register_strategy,
-)
+from bizlm.continual.strategies.base import Strategy, UpdateContext, model_inputs
 from bizlm.errors import RecipeError
 from bizlm.inference import evaluation_mode, tokenize
 from bizlm.recipe import Recipe
@@ -76,7 +71,6 @@ def _grown(stored: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     return grown
 
 
-@register_strategy
 class Ewc(Strategy):
     """Penalise moving the parameters the past stages relied on."""
 

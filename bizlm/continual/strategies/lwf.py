@@ -11,18 +11,12 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from bizlm.continual.strategies.base import (
-    Strategy,
-    UpdateContext,
-    model_inputs,
-    register_strategy,
-)
+from bizlm.continual.strategies.base import Strategy, UpdateContext, model_inputs
 from bizlm.inference import batched_logits
 from bizlm.tasks.base import LossFunction
 from bizlm.training.batching import Features
 
 
-@register_strategy
 class LearningWithoutForgetting(Strategy):
     """Distil the previous model's old-label outputs on the new data."""
 

@@ -1,9 +1,8 @@
 """``naive``: plain fine-tuning on the new data; the baseline that forgets."""
 
-from bizlm.continual.strategies.base import Strategy, register_strategy
+from bizlm.continual.strategies.base import Strategy
 
 
-@register_strategy
 class Naive(Strategy):
     """Fine-tune on the new data only, nothing done against forgetting."""
 

@@ -19,19 +19,13 @@ from torch.nn import functional as F
 
 from bizlm.continual.head import output_layer
 from bizlm.continual.memory import ReplayMemory
-from bizlm.continual.strategies.base import (
-    Strategy,
-    UpdateContext,
-    model_inputs,
-    register_strategy,
-)
+from bizlm.continual.strategies.base import Strategy, UpdateContext, model_inputs
 from bizlm.errors import RecipeError
 from bizlm.recipe import Recipe
 from bizlm.tasks import Examples
 from bizlm.tasks.base import LossFunction
 
 
-@register_strategy
 class Replay(Strategy):
     """Rehearse remembered examples of the past labels alongside the new data."""
 

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 from fastapi.testclient import TestClient
 
@@ -18,13 +17,14 @@ from bizlm.apps.risk.items import Item
 from bizlm.apps.risk.monitor import Monitor
 from bizlm.apps.risk.service import create_risk_app
 from bizlm.apps.risk.store import ItemStore
+from bizlm.memory import rss_mib
 from bizlm.serve.settings import ServeSettings
 from tests.apps.risk.conftest import T0, keyword_classifier, stream
 from tests.apps.risk.test_service import start, wait_for
 from tests.apps.risk.test_time_bounds import BAD_TIMES, configure
 from tests.live_server import serve_app
 
-RSS_GROWTH_CEILING = 150 * 2**20  # the service's memory may grow by at most 150 MiB
+RSS_GROWTH_CEILING = 150  # the service's memory may grow by at most 150 MiB
 HEALTHZ_CEILING_S = 1.0
 EARLIEST = 946684800.0  # 2000-01-01T00:00:00Z
 JSON = {"Content-Type": "application/json"}
@@ -104,13 +104,12 @@ def test_a_flood_of_far_apart_and_invalid_times_keeps_memory_bounded(
 ):
     monitor = Monitor(folder, keyword_classifier())
     settings = ServeSettings(bundles=(tiny_bundles[0],), auth=False)
-    process = psutil.Process()
     with (
         serve_app(create_risk_app(monitor, settings, interval_s=0.05)) as url,
         httpx.Client(base_url=url, timeout=30) as http,
     ):
         assert http.get("/v1/risk/trends").status_code == 200
-        before = process.memory_info().rss
+        before = rss_mib()
         slowest = 0.0
         for batch in far_apart_batches(8, 1000):
             assert http.post("/v1/risk/items", json={"items": batch}).json()["accepted"] == 1000
@@ -127,10 +126,10 @@ def test_a_flood_of_far_apart_and_invalid_times_keeps_memory_bounded(
         trends = http.get("/v1/risk/trends", params={"window": "5m", "last": 2000}).json()
         time.sleep(1.0)  # more background passes over the scattered windows
         slowest = max(slowest, healthz_seconds(http))
-        grown = process.memory_info().rss - before
+        grown = rss_mib() - before
     assert trends["cut"] is True
     assert all(len(series) <= 2000 for series in trends["topics"].values())
-    assert grown < RSS_GROWTH_CEILING, f"RSS grew by {grown / 2**20:.0f} MiB"
+    assert grown < RSS_GROWTH_CEILING, f"RSS grew by {grown:.0f} MiB"
     assert slowest < HEALTHZ_CEILING_S, f"/healthz took {slowest:.2f} s"
     monitor.close()
 
