@@ -27,7 +27,9 @@ def test_the_package_keeps_its_layers():
 
 
 def test_an_import_that_points_up_breaks_the_contract(tmp_path):
-    shutil.copytree(ROOT / "bizlm", tmp_path / "bizlm", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "bizlm", tmp_path / "bizlm", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     errors = tmp_path / "bizlm" / "errors.py"
     errors.write_text(errors.read_text() + "\nimport bizlm.training.loop  # noqa: E402,F401\n")
