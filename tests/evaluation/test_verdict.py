@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from bizlm.bundle_info import BundleInfo
 from bizlm.evaluation import classification_metrics, render_model_card, render_report
 from bizlm.evaluation.verdict import verdict
 from bizlm.training.documents import headline_metrics, write_documents
@@ -178,6 +179,7 @@ def test_documents_pass_the_comparison_through(tmp_path: Path, metrics: dict) ->
         "interrupted": False,
     }
     info = {
+        "labels": LABELS,
         "training": training,
         "recipe": {"model": "tiny", "method": {"name": "lora"}},
         "task": "classify",
@@ -186,10 +188,10 @@ def test_documents_pass_the_comparison_through(tmp_path: Path, metrics: dict) ->
     }
     info["verdict"] = verdict("macro_f1", info["metrics"], BASELINE, MAJORITY, None)
     data = SimpleNamespace(labels=LABELS, summary={"counts": {"train": 4}})
-    write_documents(tmp_path, info, data, "run")
+    write_documents(tmp_path, BundleInfo.model_validate(info), data, "run")
     message = info["verdict"]["message"]
     assert message in (tmp_path / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert message in (tmp_path / "report.html").read_text(encoding="utf-8")
     del info["verdict"], info["metrics"]["baseline"], info["metrics"]["majority"]
-    write_documents(tmp_path, info, data, "run")
+    write_documents(tmp_path, BundleInfo.model_validate(info), data, "run")
     assert "Baseline" not in (tmp_path / "MODEL_CARD.md").read_text(encoding="utf-8")
