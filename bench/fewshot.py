@@ -80,7 +80,7 @@ def _prepare(dataset: str, folder: Path, args: argparse.Namespace) -> tuple[Any,
 
 def _bizlm(recipe: dict[str, Any]) -> dict[str, Any]:
     import bizlm
-    from bizlm.training.progress import Reporter
+    from bizlm.progress import Reporter
 
     result = bizlm.train(recipe, reporter=Reporter())
     return {
@@ -161,7 +161,7 @@ def _few_shot(
     folder: Path, task: Any, train: Any, base: dict, log: Path, done: set[str], args: Any
 ) -> None:
     from bizlm.backbones import resolve_model
-    from bizlm.data.shots import take_shots
+    from bizlm.training.shots import take_shots
 
     model = resolve_model("default")
     for seed in range(args.first_seed, args.seeds):

@@ -126,7 +126,7 @@ def main() -> None:
     from bizlm.apps.recommend.setup import init_application
     from bizlm.apps.recommend.split import sample_users
     from bizlm.apps.recommend.training import fit, test_cases
-    from bizlm.training.progress import Reporter
+    from bizlm.progress import Reporter
 
     shutil.rmtree(args.workdir, ignore_errors=True)
     folder = args.workdir / "app"

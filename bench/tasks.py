@@ -43,7 +43,7 @@ import json, sys
 sys.path.insert(0, {root!r})
 import bizlm
 from bizlm.bundle import read_bundle_info
-from bizlm.data.prepare import prepare_data
+from bizlm.training.prepare import prepare_data
 from bizlm.recipe import load_recipe
 from bizlm.tasks import build_task
 from bizlm.training.documents import headline_metrics

@@ -20,13 +20,13 @@ __all__ = ["__version__", "evaluate", "load", "load_recipe", "train", "update"]
 if TYPE_CHECKING:
     from bizlm.continual.update import update
     from bizlm.evaluation.evaluate_bundle import evaluate
-    from bizlm.predictor import load
+    from bizlm.loading import load
     from bizlm.recipe import load_recipe
     from bizlm.training.run import train
 
 _LAZY = {
     "evaluate": "bizlm.evaluation.evaluate_bundle",
-    "load": "bizlm.predictor",
+    "load": "bizlm.loading",
     "load_recipe": "bizlm.recipe",
     "train": "bizlm.training.run",
     "update": "bizlm.continual.update",

@@ -81,9 +81,9 @@ def train(
 ) -> None:
     """Train the model a recipe describes and write its bundle."""
     from bizlm.errors import RecipeError
+    from bizlm.progress import Reporter, RichReporter
     from bizlm.recipe import load_recipe
     from bizlm.training.checkpoints import recipe_from_checkpoint
-    from bizlm.training.progress import Reporter, RichReporter
     from bizlm.training.run import train as run_training
 
     overrides = list(set_ or []) + ([f"data.shots={shots}"] if shots else [])
@@ -234,7 +234,7 @@ def compare(
     """Train several methods on the same data and budget; write a leaderboard."""
     from bizlm.compare.leaderboard import to_markdown
     from bizlm.compare.run import compare as run_comparison
-    from bizlm.training.progress import Reporter, RichReporter
+    from bizlm.progress import Reporter, RichReporter
 
     names = [m.strip() for m in methods.split(",") if m.strip()]
     overrides = list(set_ or []) + ([f"data.shots={shots}"] if shots else [])

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bizlm.training.batching import Features, PaddingCollator, length_sorted_batches
+from bizlm.batching import Features, PaddingCollator, length_sorted_batches
 
 
 def tokenize(

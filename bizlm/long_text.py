@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from bizlm.batching import Features
 from bizlm.bundle_info import BundleInfo
 from bizlm.inference import count_truncated, softmax, tokenize
-from bizlm.training.batching import Features
 
 MODES = ("truncate", "head_tail", "window")
 HEAD_SHARE = 0.25  # of the token budget taken from the start of the text in head_tail

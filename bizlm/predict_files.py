@@ -11,7 +11,7 @@ from bizlm.data.readers import WRITE_FORMATS, read_table, write_table
 from bizlm.errors import DataError
 from bizlm.log import logger
 from bizlm.predictor import Predictor
-from bizlm.training.progress import Reporter, RichReporter
+from bizlm.progress import Reporter, RichReporter
 
 CHUNK = 512  # texts per predict call, so progress moves on large files
 

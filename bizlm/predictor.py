@@ -16,7 +16,7 @@ import torch
 from safetensors import SafetensorError
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
-import bizlm.prompting.sentence_model  # noqa: F401  (registers the sentence classifier)
+import bizlm.sentence_model  # noqa: F401  (registers the sentence classifier)
 from bizlm.bundle import read_bundle_info
 from bizlm.bundle_info import BundleInfo
 from bizlm.decision import Threshold, choose, threshold_of
@@ -225,16 +225,11 @@ def check_texts(texts: Sequence[str]) -> list[str]:
     return checked
 
 
-def load(path: str | Path, adapters: Sequence[str | Path] | None = None) -> Any:
+def load(path: str | Path) -> Any:
     """Load a bundle for prediction, in the runtime its ``bizlm.json`` names.
 
-    With ``adapters``, ``path`` is the shared backbone (a model reference such as ``default``)
-    and each adapter bundle becomes a task served from it: ``predict(texts, adapter=name)``.
+    ``bizlm.load`` (:mod:`bizlm.loading`) also serves several adapter bundles from one backbone.
     """
-    if adapters is not None:
-        from bizlm.multi_adapter import MultiAdapterPredictor
-
-        return MultiAdapterPredictor(str(path), adapters)
     info = read_bundle_info(path)
     try:
         return _load_runtime(path, info)

@@ -14,14 +14,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
-from bizlm.continual.config import ContinualConfig
 from bizlm.encodings import bad_character, printable
 from bizlm.errors import RecipeError
 from bizlm.methods import MethodConfig, method_class, method_config_class
+from bizlm.sections.continual import ContinualConfig
+from bizlm.sections.regularise import RegulariseConfig, check_regularise
+from bizlm.sections.track import TrackConfig
+from bizlm.sections.tune import TuneSpace
 from bizlm.task_config import Section, TaskConfig
-from bizlm.training.regularise_config import RegulariseConfig, check_regularise
-from bizlm.training.track_config import TrackConfig
-from bizlm.training.tune_space import TuneSpace
 from bizlm.yaml_files import read_yaml_mapping, validate_mapping
 
 

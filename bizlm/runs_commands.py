@@ -198,7 +198,7 @@ def tune(
     Each trial is scored by the best validation value of train.early_stopping_metric; trials
     that fall below the median of earlier ones at the same step are stopped early.
     """
-    from bizlm.training.progress import Reporter, RichReporter
+    from bizlm.progress import Reporter, RichReporter
     from bizlm.training.tune import tune as run_search
 
     result = run_search(

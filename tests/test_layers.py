@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
@@ -37,3 +39,28 @@ def test_an_import_that_points_up_breaks_the_contract(tmp_path):
     assert answer.returncode == 1
     assert "Layers: every import points down BROKEN" in answer.stdout
     assert "bizlm.errors -> bizlm.training.loop" in answer.stdout
+
+
+HIGHER = ("bizlm.tasks", "bizlm.training", "bizlm.continual", "bizlm.compress", "bizlm.serve")
+
+
+@pytest.mark.parametrize(
+    ("module", "higher"),
+    [
+        ("bizlm.errors", ("bizlm.",)),  # the core's base: no other bizlm module
+        ("bizlm.recipe", (*HIGHER, "bizlm.predictor", "bizlm.data")),
+        ("bizlm.data", (*HIGHER, "bizlm.predictor")),
+        ("bizlm.predictor", HIGHER),
+    ],
+)
+def test_a_lower_layer_imports_nothing_above_it(module, higher):
+    code = (
+        f"import sys, {module}; "
+        f"print('\\n'.join(m for m in sys.modules if m.startswith('bizlm')))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    above = [m for m in loaded if m != module and m.startswith(higher)]
+    assert above == []

@@ -17,8 +17,8 @@ from bizlm.compare.leaderboard import (
     to_markdown,
 )
 from bizlm.methods import method_class
+from bizlm.progress import Reporter
 from bizlm.recipe import load_recipe
-from bizlm.training.progress import Reporter
 
 
 def run_one(recipe: str, overrides: list[str]) -> dict[str, Any]:

@@ -33,10 +33,10 @@ def single_text_latency_ms(bundle: Path, texts: list[str], repeats: int = 30) ->
 def measure(recipe: str, overrides: list[str]) -> dict[str, Any]:
     """Train with the overrides and return the leaderboard figures of the run."""
     import bizlm
-    from bizlm.data.prepare import prepare_data
     from bizlm.memory import rss_mib
     from bizlm.recipe import load_recipe
     from bizlm.tasks import build_task
+    from bizlm.training.prepare import prepare_data
 
     loaded = load_recipe(recipe, overrides)
     primary = build_task(loaded.task).primary_metric

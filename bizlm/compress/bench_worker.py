@@ -43,8 +43,8 @@ def evaluation_rows(info: BundleInfo, data: Path | None) -> tuple[list[str], lis
 def measure(bundle: Path, data: Path | None, latency_texts: int, repeats: int) -> dict[str, Any]:
     """Load time, batch-1 latency, batch-32 throughput, macro-F1, FLOP rate and peak RSS."""
     from bizlm.bundle import read_bundle_info
-    from bizlm.evaluation.metrics import classification_metrics
     from bizlm.long_text import encode_texts
+    from bizlm.metrics.classification import classification_metrics
     from bizlm.predictor import load
 
     info = read_bundle_info(bundle)

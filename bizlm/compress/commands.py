@@ -17,7 +17,7 @@ QuietOption = Annotated[bool, typer.Option(help="No progress bars.")]
 
 
 def _reporter(quiet: bool):
-    from bizlm.training.progress import Reporter, RichReporter
+    from bizlm.progress import Reporter, RichReporter
 
     return Reporter() if quiet else RichReporter(err)
 

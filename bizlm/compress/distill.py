@@ -30,11 +30,11 @@ from bizlm.errors import BizlmError
 from bizlm.inference import softmax
 from bizlm.methods import count_parameters
 from bizlm.predictor import Predictor, load
+from bizlm.progress import Reporter
 from bizlm.recipe import load_recipe
 from bizlm.tasks import task_from_info
 from bizlm.training.documents import headline_metrics, training_record, write_documents
 from bizlm.training.loop import chosen_metric, classification_evaluator, train_loop
-from bizlm.training.progress import Reporter
 from bizlm.training.run import score_splits
 
 

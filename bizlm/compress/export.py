@@ -24,11 +24,11 @@ from bizlm.compress.prune import (
 )
 from bizlm.compress.runtimes import open_runtime
 from bizlm.compress.source import SourceModel, bundle_data, load_source, sample_rows
-from bizlm.data.prepare import PreparedData
 from bizlm.errors import BizlmError
-from bizlm.evaluation.metrics import classification_metrics
+from bizlm.metrics.classification import classification_metrics
 from bizlm.predictor import Predictor, load
-from bizlm.training.progress import Reporter
+from bizlm.progress import Reporter
+from bizlm.training.prepare import PreparedData
 
 IMPORTANCE_SAMPLE = 1000  # validation texts used to rank attention heads
 KEPT_KEYS = {"task", "labels", "recipe", "backbone", "data", "training", "merged", "calibration"}

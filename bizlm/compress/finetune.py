@@ -6,14 +6,14 @@ from typing import Any
 
 from torch import nn
 
+from bizlm.batching import Features
 from bizlm.bundle_info import BundleInfo
-from bizlm.data.prepare import PreparedData
 from bizlm.inference import tokenize
+from bizlm.progress import Reporter
 from bizlm.recipe import TrainConfig
 from bizlm.tasks import Examples
-from bizlm.training.batching import Features
 from bizlm.training.loop import LoopResult, chosen_metric, classification_evaluator, train_loop
-from bizlm.training.progress import Reporter
+from bizlm.training.prepare import PreparedData
 
 
 def labelled_features(

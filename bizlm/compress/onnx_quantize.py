@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from bizlm.batching import PaddingCollator, length_sorted_batches
 from bizlm.inference import tokenize
-from bizlm.training.batching import PaddingCollator, length_sorted_batches
 
 CALIBRATION_BATCH = 16
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from bizlm.errors import BizlmError
-from bizlm.evaluation.metrics import classification_metrics
+from bizlm.metrics.classification import classification_metrics
 from bizlm.predictor import Predictor
 from bizlm.tasks import Examples
 

@@ -16,9 +16,9 @@ from torch import nn
 from torch.nn.utils import prune as torch_prune
 from transformers.pytorch_utils import prune_linear_layer
 
+from bizlm.batching import Features, PaddingCollator, length_sorted_batches
 from bizlm.errors import BizlmError
 from bizlm.inference import evaluation_mode
-from bizlm.training.batching import Features, PaddingCollator, length_sorted_batches
 
 HeadMap = dict[int, list[int]]  # layer index -> head indices in the original numbering
 

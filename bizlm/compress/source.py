@@ -9,11 +9,11 @@ from typing import Any
 
 from bizlm.bundle import read_bundle_info
 from bizlm.bundle_info import BundleInfo
-from bizlm.data.prepare import PreparedData, prepare_data
 from bizlm.errors import BizlmError
 from bizlm.recipe import load_recipe
 from bizlm.tasks import Examples
 from bizlm.tasks.base import require_single_label
+from bizlm.training.prepare import PreparedData, prepare_data
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 

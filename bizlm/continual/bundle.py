@@ -16,12 +16,12 @@ from bizlm.continual.forgetting import forgetting_summary
 from bizlm.continual.memory import MEMORY_DIR, ReplayMemory
 from bizlm.continual.report import forgetting_section
 from bizlm.continual.stages import StageHistory, save_eval_set
-from bizlm.data.prepare import PreparedData
 from bizlm.errors import BizlmError
 from bizlm.recipe import Recipe
 from bizlm.tasks import Examples, Task
 from bizlm.training.documents import headline_metrics, training_record, write_documents
 from bizlm.training.loop import LoopResult
+from bizlm.training.prepare import PreparedData
 
 
 class ForgettingGateError(BizlmError):

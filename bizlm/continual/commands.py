@@ -44,7 +44,7 @@ def update(
     """Add new data (and new labels) to a bundle without forgetting the old ones."""
     from bizlm.continual.bundle import ForgettingGateError
     from bizlm.continual.update import update as run_update
-    from bizlm.training.progress import Reporter, RichReporter
+    from bizlm.progress import Reporter, RichReporter
 
     reporter = Reporter() if quiet or as_json else RichReporter(err)
     try:

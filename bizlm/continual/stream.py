@@ -14,8 +14,8 @@ from typing import Any
 
 from bizlm.atomic import atomic_directory
 from bizlm.data.catalog import fetch, get_entry
-from bizlm.data.prepare import SPLITS
 from bizlm.errors import BizlmError
+from bizlm.training.prepare import SPLITS
 
 MANIFEST = "stream.json"
 

@@ -34,13 +34,13 @@ from bizlm.continual.parent import (
 )
 from bizlm.continual.stages import StageHistory, load_eval_set, stage_accuracy
 from bizlm.continual.strategies import UpdateContext, build_strategy
-from bizlm.data.prepare import PreparedData, prepare_data
 from bizlm.errors import BizlmError, DataError, RecipeError
 from bizlm.methods import TrainingPlan, build_method, count_parameters
+from bizlm.progress import Reporter
 from bizlm.recipe import Recipe
 from bizlm.tasks import Examples, build_task
 from bizlm.training.loop import LoopHooks, chosen_metric, train_loop
-from bizlm.training.progress import Reporter
+from bizlm.training.prepare import PreparedData, prepare_data
 from bizlm.training.run import total_steps
 
 

@@ -16,7 +16,7 @@ from bizlm.data.words import is_cjk, split_words
 from bizlm.errors import RecipeError
 
 if TYPE_CHECKING:
-    from bizlm.tasks import Examples
+    from bizlm.examples import Examples
 
 Edit = Callable[[list[str], random.Random], None]
 

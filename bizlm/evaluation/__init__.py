@@ -1,13 +1,13 @@
 """Evaluation: metrics for every task, calibration, the HTML report and the model card."""
 
-from bizlm.evaluation.metrics import (
+from bizlm.evaluation.model_card import render_model_card
+from bizlm.evaluation.report import render_report, write_report
+from bizlm.metrics.classification import (
     classification_metrics,
     expected_calibration_error,
     reliability_bins,
 )
-from bizlm.evaluation.model_card import render_model_card
-from bizlm.evaluation.report import render_report, write_report
-from bizlm.evaluation.task_metrics import (
+from bizlm.metrics.tasks import (
     entity_metrics,
     multilabel_metrics,
     ranking_metrics,

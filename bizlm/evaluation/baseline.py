@@ -34,8 +34,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from threadpoolctl import threadpool_limits
 
 from bizlm.recipe import TaskConfig
+from bizlm.sections.regularise import IMBALANCE_SHARE_OF_EVEN
 from bizlm.tasks import Examples, Task, build_task
-from bizlm.training.learning_check import IMBALANCE_SHARE_OF_EVEN
 
 UNSEGMENTED_SHARE = 0.3
 PAIR_SEPARATOR = " | "

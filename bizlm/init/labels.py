@@ -17,7 +17,7 @@ import numpy as np
 
 from bizlm.errors import DataError
 from bizlm.init.inspect import distinct_labels, label_text, numeric
-from bizlm.training.learning_check import IMBALANCE_SHARE_OF_EVEN
+from bizlm.sections.regularise import IMBALANCE_SHARE_OF_EVEN
 
 #: share of label cells holding "|" from which a label column counts as several labels
 MULTI_LABEL_SHARE = 0.1

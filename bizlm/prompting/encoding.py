@@ -11,7 +11,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from bizlm.backbones import resolve_model
 from bizlm.inference import batched_outputs, evaluation_mode, tokenize
-from bizlm.prompting.sentence_model import SentenceClassifier
+from bizlm.sentence_model import SentenceClassifier
 
 
 def load_sentence_classifier(

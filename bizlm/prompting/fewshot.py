@@ -16,18 +16,18 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
+from bizlm.batching import PaddingCollator
 from bizlm.errors import RecipeError
 from bizlm.inference import tokenize
 from bizlm.methods.selection import encoder_layer_prefixes, freeze_except
+from bizlm.progress import Reporter
 from bizlm.prompting.config import FewShotConfig
 from bizlm.prompting.contrastive import batch_loss, label_batches
 from bizlm.prompting.encoding import embed_texts, set_head
-from bizlm.prompting.sentence_model import SentenceClassifier
 from bizlm.prompting.steps import run_epochs
+from bizlm.sentence_model import SentenceClassifier
 from bizlm.tasks import Examples
-from bizlm.training.batching import PaddingCollator
 from bizlm.training.loop import LoopResult
-from bizlm.training.progress import Reporter
 
 
 def tuned_parameter_names(encoder: torch.nn.Module, frozen_layers: int) -> set[str]:

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from transformers import get_linear_schedule_with_warmup
 
+from bizlm.progress import Reporter
 from bizlm.training.loop import LoopResult
-from bizlm.training.progress import Reporter
 
 Batch = TypeVar("Batch", bound=Sequence[Any])
 

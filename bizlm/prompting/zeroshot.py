@@ -7,7 +7,7 @@ import numpy as np
 
 from bizlm.prompting.config import LabelDescription
 from bizlm.prompting.encoding import embed_texts, set_head
-from bizlm.prompting.sentence_model import SentenceClassifier
+from bizlm.sentence_model import SentenceClassifier
 
 
 def label_phrases(label: str, spec: LabelDescription) -> list[str]:

@@ -182,9 +182,7 @@ def _add_routes(
         """The process is up."""
         return Status(status="ok")
 
-    @app.get(
-        "/readyz", response_model=Readiness, tags=["health"], responses=error_responses(503)
-    )
+    @app.get("/readyz", response_model=Readiness, tags=["health"], responses=error_responses(503))
     async def readyz() -> Any:
         """Models are loaded and their workers run: ready for traffic (else 503).
 

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
+from bizlm.batching import Features
 from bizlm.data.splits import stratified_split
 from bizlm.errors import BizlmError, RecipeError
+from bizlm.examples import Examples
 from bizlm.long_text import applied_mode
 from bizlm.long_text import length_note as long_text_note
+from bizlm.losses import LossFunction
 from bizlm.plugin_registry import Registry
-from bizlm.training.batching import Features
 
 if TYPE_CHECKING:
     from bizlm.bundle_info import BundleInfo
@@ -28,41 +29,8 @@ if TYPE_CHECKING:
     from bizlm.recipe import TaskConfig
 
 
-@dataclass
-class Examples:
-    """Equal-length columns of one split: input texts, targets, source lines, task extras.
-
-    ``targets`` holds a label (classify), a list of labels (multi-label), a number (score) or
-    a list of BIO tags (tag). ``extras`` holds optional columns such as ``text_pair``,
-    ``group``, ``words`` and ``offsets``; every column is subset together.
-    """
-
-    texts: list[str]
-    targets: list[Any]
-    line_numbers: list[int]
-    extras: dict[str, list[Any]] = field(default_factory=dict)
-    skipped: dict[str, list[int]] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def subset(self, indices: list[int]) -> Examples:
-        """The examples at ``indices``, in that order (skipped rows stay with the source)."""
-        return Examples(
-            texts=[self.texts[i] for i in indices],
-            targets=[self.targets[i] for i in indices],
-            line_numbers=[self.line_numbers[i] for i in indices],
-            extras={name: [values[i] for i in indices] for name, values in self.extras.items()},
-        )
-
-    def column(self, name: str) -> list[Any] | None:
-        """An extra column, or None when the split has none."""
-        return self.extras.get(name)
-
-
 Evaluator = Callable[[torch.nn.Module], dict[str, float]]
 SplitIndices = dict[str, list[int]]
-LossFunction = Callable[[torch.nn.Module, dict[str, torch.Tensor]], torch.Tensor]
 
 
 class Task(ABC):

@@ -10,18 +10,18 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification
 
+from bizlm.batching import Features
 from bizlm.data.splits import unseen_labels
 from bizlm.decision import choose, threshold_of, tune_threshold
 from bizlm.errors import DataError
-from bizlm.evaluation.metrics import classification_metrics
-from bizlm.evaluation.task_metrics import multilabel_metrics, tune_thresholds
 from bizlm.inference import batched_logits, sigmoid
 from bizlm.long_text import MAX_TRAINING_WINDOWS, Encoded, encode_texts, window_logits
+from bizlm.losses import cross_entropy_loss
+from bizlm.metrics.classification import classification_metrics, classification_scores
+from bizlm.metrics.tasks import multilabel_metrics, tune_thresholds
 from bizlm.predictor import MultiLabelPredictor, Predictor
 from bizlm.tasks.base import Evaluator, Examples, LossFunction, Task
 from bizlm.tasks.rows import read_rows
-from bizlm.training.batching import Features
-from bizlm.training.loop import classification_scores
 
 
 class _TextClassification(Task):
@@ -128,8 +128,6 @@ class ClassifyTask(_TextClassification):
     def loss_function(self) -> LossFunction | None:
         """Cross-entropy, also for a head of one declared label (where transformers' own loss
         would be a regression)."""
-        from bizlm.training.regularise import cross_entropy_loss  # training imports the tasks
-
         return cross_entropy_loss()
 
     def predictor_class(self) -> type[Predictor]:

@@ -16,15 +16,15 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification
 
+from bizlm.batching import Features
 from bizlm.data.splits import stratified_split
 from bizlm.errors import DataError
-from bizlm.evaluation.task_metrics import ranking_metrics, regression_metrics
 from bizlm.inference import batched_logits
 from bizlm.long_text import encode_texts
+from bizlm.metrics.tasks import ranking_metrics, regression_metrics
 from bizlm.predictor import Predictor, ScorePredictor
 from bizlm.tasks.base import Evaluator, Examples, LossFunction, SplitIndices, Task
 from bizlm.tasks.rows import read_rows
-from bizlm.training.batching import Features
 
 SCORE_LABELS = ["score"]
 _STRATA_BINS = 5

@@ -15,11 +15,12 @@ import numpy as np
 import torch
 from transformers import AutoModelForTokenClassification
 
+from bizlm.batching import Features
 from bizlm.data.tagged import read_tagged
 from bizlm.data.tags import bio_to_spans
 from bizlm.errors import DataError
-from bizlm.evaluation.task_metrics import entity_metrics
 from bizlm.inference import evaluation_mode, softmax, torch_forward
+from bizlm.metrics.tasks import entity_metrics
 from bizlm.predictor import Predictor
 from bizlm.tasks.base import Evaluator, Examples, Task
 from bizlm.tasks.rows import record_file, warn
@@ -27,7 +28,6 @@ from bizlm.tasks.tag_decoding import decode
 from bizlm.tasks.tag_predictor import TagPredictor
 from bizlm.tasks.tag_prior import count_prior, prior_to_json, tune_prior
 from bizlm.tasks.tag_windows import IGNORED, encode_windows, training_features, word_logits
-from bizlm.training.batching import Features
 
 
 def entity_types(tags: list[str]) -> list[str]:

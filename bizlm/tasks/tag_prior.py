@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bizlm.evaluation.task_metrics import entity_metrics
+from bizlm.metrics.tasks import entity_metrics
 from bizlm.tasks.tag_decoding import TagPrior, decode
 
 WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0)

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from bizlm.batching import Features
 from bizlm.data.words import is_cjk
 from bizlm.inference import batched_outputs
-from bizlm.training.batching import Features
+from bizlm.losses import IGNORED
 
-IGNORED = -100
 SENTENCEPIECE_MARKER = "\u2581"  # the word-boundary piece of sentencepiece vocabularies
 
 

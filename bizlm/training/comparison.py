@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bizlm.data.prepare import PreparedData
 from bizlm.evaluation.baseline import fit_baseline, majority_scores
 from bizlm.evaluation.verdict import verdict
 from bizlm.recipe import Recipe
 from bizlm.tasks import Task
+from bizlm.training.prepare import PreparedData
 
 
 def majority_for(recipe: Recipe, data: PreparedData) -> dict[str, Any] | None:

@@ -23,8 +23,8 @@ from accelerate.utils import DataLoaderConfiguration, broadcast_object_list, gat
 from accelerate.utils.environment import parse_flag_from_env
 
 from bizlm.errors import BizlmError, BundleError, RecipeError
+from bizlm.progress import Reporter
 from bizlm.recipe import TrainConfig
-from bizlm.training.progress import Reporter
 
 _interrupted = threading.Event()  # Ctrl-C seen in this process, not yet acted on
 

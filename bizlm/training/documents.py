@@ -10,9 +10,9 @@ from typing import Any
 
 from bizlm import __version__
 from bizlm.bundle_info import BundleInfo
-from bizlm.data.prepare import PreparedData
 from bizlm.evaluation import render_model_card, write_report
 from bizlm.training.loop import LoopResult
+from bizlm.training.prepare import PreparedData
 
 
 def headline_metrics(metrics: dict[str, Any]) -> dict[str, Any]:

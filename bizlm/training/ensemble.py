@@ -15,16 +15,16 @@ from typing import Any
 
 from bizlm.bundle import write_bundle
 from bizlm.bundle_info import BundleInfo
-from bizlm.data.prepare import prepare_data
 from bizlm.ensemble_model import EnsembleModel, averaging_for
 from bizlm.errors import RecipeError
 from bizlm.evaluation.verdict import verdict
 from bizlm.predictor import load
+from bizlm.progress import Reporter
 from bizlm.recipe import Recipe
 from bizlm.tasks import Task, build_task
 from bizlm.training import distributed
 from bizlm.training.documents import headline_metrics, write_documents
-from bizlm.training.progress import Reporter
+from bizlm.training.prepare import prepare_data
 from bizlm.training.tracking import Observer
 
 MEMBERS_DIR = "members"

@@ -30,9 +30,9 @@ from rich.console import Console
 from bizlm import errors
 from bizlm.atomic import atomic_write_text
 from bizlm.errors import BizlmError
+from bizlm.progress import Reporter, RichReporter
 from bizlm.recipe import Recipe
 from bizlm.training.distributed import check_setup, defer_interrupts, is_main_process
-from bizlm.training.progress import Reporter, RichReporter
 from bizlm.training.run import TrainResult, train
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the bizlm package

@@ -12,12 +12,11 @@ import re
 from typing import Any
 
 from bizlm.methods import method_class
+from bizlm.progress import Reporter
 from bizlm.recipe import Recipe
+from bizlm.sections.regularise import IMBALANCE_SHARE_OF_EVEN
 from bizlm.tasks.rows import warn
-from bizlm.training.progress import Reporter
 
-#: class weighting turns on when the smallest label has under this share of an even split
-IMBALANCE_SHARE_OF_EVEN = 0.5
 #: truncation is named as a cause from this share of cut training texts
 CUT_SHARE = 0.1
 #: the model must beat the majority-class predictor by more than this (metric units)

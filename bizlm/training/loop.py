@@ -14,20 +14,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from accelerate.utils import set_seed
-from sklearn.metrics import accuracy_score, f1_score
 from transformers import PreTrainedModel, get_linear_schedule_with_warmup
 
-from bizlm.inference import batched_logits, softmax
+from bizlm.batching import Features, LengthGroupedBatchSampler, PaddingCollator
+from bizlm.inference import batched_logits
 from bizlm.memory import rss_mib
 from bizlm.methods.selection import is_head_parameter
+from bizlm.metrics.classification import classification_scores
+from bizlm.progress import Reporter
 from bizlm.recipe import TrainConfig
-from bizlm.training.batching import Features, LengthGroupedBatchSampler, PaddingCollator
 from bizlm.training.checkpoints import Checkpointer
 from bizlm.training.distributed import evaluate_on_main, make_accelerator
-from bizlm.training.progress import Reporter
 
 LOG_EVERY = 10  # optimizer-independent: a history record every this many batches
 
@@ -74,22 +73,6 @@ class LoopResult:
     def samples_per_s(self) -> float:
         """Training throughput, evaluation time excluded."""
         return self.samples_seen / self.train_seconds if self.train_seconds else 0.0
-
-
-def classification_scores(logits: np.ndarray, labels: Sequence[int]) -> dict[str, float]:
-    """Loss, accuracy and macro-F1 of single-label logits against gold label ids."""
-    probs = softmax(logits)
-    gold = np.asarray(labels)
-    loss = float(-np.mean(np.log(probs[np.arange(len(gold)), gold] + 1e-12)))
-    predicted = probs.argmax(axis=1)
-    classes = list(range(probs.shape[1]))
-    return {
-        "loss": loss,
-        "accuracy": float(accuracy_score(gold, predicted)),
-        "macro_f1": float(
-            f1_score(gold, predicted, labels=classes, average="macro", zero_division=0)
-        ),
-    }
 
 
 def classification_evaluator(

@@ -25,46 +25,12 @@ from accelerate.utils import extract_model_from_parallel
 from torch.nn import functional
 
 from bizlm.errors import RecipeError
-from bizlm.tasks.tag_windows import IGNORED
-from bizlm.training.regularise_config import RegulariseConfig
+from bizlm.losses import Batch, LossFunction, cross_entropy_loss, model_loss
+from bizlm.sections.regularise import RegulariseConfig
 
 if TYPE_CHECKING:
     from bizlm.recipe import TaskConfig
     from bizlm.tasks import Examples
-
-Batch = dict[str, torch.Tensor]
-LossFunction = Callable[[torch.nn.Module, Batch], torch.Tensor]
-
-
-def model_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
-    """The model's own loss for the batch's labels."""
-    return model(**batch).loss
-
-
-def _inputs(batch: Batch) -> Batch:
-    return {name: value for name, value in batch.items() if name != "labels"}
-
-
-def cross_entropy_loss(
-    label_smoothing: float = 0.0, class_weights: torch.Tensor | None = None
-) -> LossFunction:
-    """Cross-entropy over the model's logits with smoothed targets and weighted classes.
-
-    Works for one label per text and for one label per token (``-100`` labels are ignored).
-    """
-
-    def loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
-        logits = model(**_inputs(batch)).logits
-        weights = None if class_weights is None else class_weights.to(logits.device, logits.dtype)
-        return functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]),
-            batch["labels"].reshape(-1),
-            weight=weights,
-            label_smoothing=label_smoothing,
-            ignore_index=IGNORED,
-        )
-
-    return loss
 
 
 def balanced_class_weights(targets: Sequence[Any], labels: list[str]) -> torch.Tensor:

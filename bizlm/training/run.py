@@ -20,7 +20,6 @@ from bizlm.backbones import resolve_model
 from bizlm.bundle import read_bundle_info, write_bundle
 from bizlm.bundle_info import BundleInfo
 from bizlm.data.augment import augment_examples
-from bizlm.data.prepare import PreparedData, prepare_data
 from bizlm.errors import RecipeError
 from bizlm.methods import (
     AdaptationMethod,
@@ -31,6 +30,7 @@ from bizlm.methods import (
     count_parameters,
 )
 from bizlm.predictor import Predictor
+from bizlm.progress import Reporter
 from bizlm.recipe import Recipe, load_recipe
 from bizlm.tasks import Task, build_task
 from bizlm.tasks.rows import warn
@@ -41,7 +41,7 @@ from bizlm.training.documents import headline_metrics, training_record, write_do
 from bizlm.training.ensemble import check_ensemble, train_ensemble
 from bizlm.training.learning_check import LearningWatch, resolve_class_weights
 from bizlm.training.loop import LoopHooks, LoopResult, chosen_metric, train_loop
-from bizlm.training.progress import Reporter
+from bizlm.training.prepare import PreparedData, prepare_data
 from bizlm.training.regularise import build_regularisation
 from bizlm.training.tracking import Observer, open_tracker
 
@@ -168,9 +168,7 @@ def train(
                 "checkpoints to resume and trains in one process.",
                 hint="Run `bizlm train RECIPE` without --resume and --processes.",
             )
-        return _train_own_model(
-            recipe, task, method, data, output, reporter, observers, majority
-        )
+        return _train_own_model(recipe, task, method, data, output, reporter, observers, majority)
     checkpointer = open_checkpoints(recipe, output, data.summary, resume)
     if checkpointer.source is not None:
         reporter.note(f"resuming from {checkpointer.source}")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.bundle_info import BundleInfo
-from bizlm.training.track_config import TrackConfig
+from bizlm.sections.track import TrackConfig
 
 Observer = Callable[[dict[str, Any]], None]
 #: the bundle's documents every tracker receives; the weights only with ``track.log_model``

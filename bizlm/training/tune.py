@@ -1,7 +1,7 @@
 """``bizlm tune``: search the learning rate, epochs, warmup and LoRA rank with Optuna.
 
 Each trial is one :func:`bizlm.train` of the recipe with drawn values (see
-:mod:`bizlm.training.tune_space`), scored by the best validation value of the recipe's
+:mod:`bizlm.sections.tune`), scored by the best validation value of the recipe's
 early-stopping metric. Every evaluation is reported to Optuna, whose pruner (median by default)
 stops a trial that falls behind. The study lives in SQLite, so running the same command again
 continues it up to ``trials`` trials in all. Only the best trial's bundle is kept
@@ -14,18 +14,21 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from bizlm.atomic import atomic_write_text
 from bizlm.errors import RecipeError
+from bizlm.progress import Reporter
 from bizlm.recipe import Recipe, load_recipe
+from bizlm.sections.tune import TuneSpace
 from bizlm.tasks import build_task
 from bizlm.training.loop import chosen_metric
-from bizlm.training.progress import Reporter
 from bizlm.training.run import train
-from bizlm.training.tune_space import search_ranges, suggest
+
+if TYPE_CHECKING:
+    import optuna
 
 TRIAL_FOLDER = re.compile(r"trial-\d+(\.checkpoints)?")
 
@@ -224,3 +227,32 @@ def _write_best_recipe(base: Recipe, output: Path, study: Any, best: Any, metric
     )
     atomic_write_text(path, header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
     return path
+
+
+def search_ranges(recipe: Recipe) -> dict[str, Any]:
+    """The effective space for ``recipe``: recipe key → (low, high) range or list of choices."""
+    space = recipe.tune or TuneSpace()
+    rate, epochs = recipe.train.learning_rate, recipe.train.epochs
+    ranges: dict[str, Any] = {
+        "train.learning_rate": space.learning_rate or (rate / 10, min(rate * 10, 0.5)),
+        "train.epochs": space.epochs or (max(1, epochs // 2), max(2, epochs * 2)),
+        "train.warmup_ratio": space.warmup_ratio,
+    }
+    if "r" in type(recipe.method).model_fields:
+        ranges["method.r"] = list(space.r)
+    return ranges
+
+
+def suggest(trial: optuna.Trial, ranges: dict[str, Any]) -> dict[str, Any]:
+    """Draw one value a key from ``ranges`` (see :func:`search_ranges`); return key → value."""
+    drawn: dict[str, Any] = {}
+    for key, bounds in ranges.items():
+        if isinstance(bounds, list):
+            drawn[key] = trial.suggest_categorical(key, bounds)
+        elif key == "train.learning_rate":
+            drawn[key] = trial.suggest_float(key, *bounds, log=True)
+        elif key == "train.epochs":
+            drawn[key] = trial.suggest_int(key, *bounds)
+        else:
+            drawn[key] = trial.suggest_float(key, *bounds)
+    return drawn

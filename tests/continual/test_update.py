@@ -14,7 +14,7 @@ from bizlm.bundle import read_bundle_info
 from bizlm.continual.bundle import ForgettingGateError
 from bizlm.continual.strategies import STRATEGIES, UpdateContext
 from bizlm.continual.update import update
-from bizlm.training.progress import Reporter
+from bizlm.progress import Reporter
 
 
 def _update(parent: Path, data: Path, output: Path, strategy: str, *overrides: str):
@@ -92,7 +92,7 @@ def test_replay_balance_sets_how_often_the_memory_is_replayed(
 
 @pytest.mark.parametrize(("value", "expected"), [(True, "repeat"), (False, "off")])
 def test_replay_balance_reads_the_older_true_false_form(value: bool, expected: str) -> None:
-    from bizlm.continual.config import ContinualConfig
+    from bizlm.sections.continual import ContinualConfig
 
     assert ContinualConfig(replay_balance=value).replay_balance == expected
 

@@ -8,7 +8,6 @@ import pytest
 import yaml
 
 from bizlm.cli import run
-from bizlm.data.prepare import prepare_data
 from bizlm.data.splits import rare_labels
 from bizlm.data.text_checks import (
     detect_script,
@@ -17,6 +16,7 @@ from bizlm.data.text_checks import (
     unknown_share,
 )
 from bizlm.recipe import load_recipe
+from bizlm.training.prepare import prepare_data
 from tests.conftest import make_rows, write_csv
 
 CHINESE = ["我的航班被取消了，请帮我退款。", "这家餐厅的服务很好，但是价格有点贵。"] * 5

@@ -14,11 +14,11 @@ from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import bizlm
-from bizlm.data.prepare import prepare_data
 from bizlm.methods import METHODS, TrainingPlan, build_method, method_config_class
+from bizlm.progress import Reporter
 from bizlm.recipe import TrainConfig, load_recipe
 from bizlm.training.loop import LoopHooks, classification_evaluator, train_loop
-from bizlm.training.progress import Reporter
+from bizlm.training.prepare import prepare_data
 from tests.conftest import make_rows, write_csv
 
 HEAD = r"^(classifier\.|bert\.pooler\.)|modules_to_save"

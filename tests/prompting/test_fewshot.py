@@ -12,13 +12,13 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 import bizlm
-from bizlm.data.shots import take_shots
 from bizlm.errors import DataError, RecipeError
 from bizlm.prompting.contrastive import label_batches, pair_loss, supervised_contrastive_loss
 from bizlm.prompting.encoding import embed_texts
 from bizlm.prompting.fewshot import mix_in_pretrained, tuned_parameter_names
 from bizlm.recipe import load_recipe
 from bizlm.tasks import build_task
+from bizlm.training.shots import take_shots
 from tests.conftest import make_rows, write_csv
 
 
@@ -114,7 +114,7 @@ def test_fewshot_tunes_the_encoder_and_copies_the_logistic_head(
     assert result.info["training"]["optimizer_steps"] == 6  # 24 examples, batches of 16 -> 2
     model = bizlm.load(result.bundle)
 
-    from bizlm.data.prepare import prepare_data
+    from bizlm.training.prepare import prepare_data
 
     data = prepare_data(load_recipe(tiny_recipe))
     train = data.splits["train"]

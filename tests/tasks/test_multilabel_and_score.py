@@ -131,8 +131,8 @@ def test_score_with_pairs_and_groups_reports_regression_and_ranking(
 
 
 def test_score_split_keeps_each_group_in_one_split(tiny_model_dir: Path, tmp_path: Path) -> None:
-    from bizlm.data.prepare import prepare_data
     from bizlm.recipe import load_recipe
+    from bizlm.training.prepare import prepare_data
 
     train = write_csv(tmp_path / "pairs.csv", scored_rows(200, seed=5))
     task = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bizlm.training.batching import (
+from bizlm.batching import (
     LengthGroupedBatchSampler,
     PaddingCollator,
     length_sorted_batches,

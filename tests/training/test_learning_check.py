@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from bizlm.progress import Reporter
 from bizlm.recipe import load_recipe
 from bizlm.training.learning_check import LearningWatch, likely_causes, resolve_class_weights
-from bizlm.training.progress import Reporter
 
 
 def _summary(counts: dict[str, int]) -> dict[str, Any]:

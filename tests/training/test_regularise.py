@@ -17,7 +17,9 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 import bizlm
 from bizlm.errors import RecipeError
+from bizlm.losses import cross_entropy_loss, model_loss
 from bizlm.recipe import TaskConfig, load_recipe, validate_recipe
+from bizlm.sections.regularise import RegulariseConfig
 from bizlm.tasks import Examples
 from bizlm.training import regularise
 from bizlm.training.regularise import (
@@ -25,14 +27,11 @@ from bizlm.training.regularise import (
     AdversarialStep,
     balanced_class_weights,
     build_regularisation,
-    cross_entropy_loss,
     embedding_gradient,
-    model_loss,
     rdrop_loss,
     symmetric_kl,
     word_embeddings,
 )
-from bizlm.training.regularise_config import RegulariseConfig
 from tests.conftest import make_rows, write_csv
 from tests.tasks.conftest import tag_config
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForSequenceClassification
 
+from bizlm.progress import Reporter
 from bizlm.recipe import TrainConfig
 from bizlm.training.loop import LoopHooks, LoopResult, train_loop
-from bizlm.training.progress import Reporter
 
 
 def _train(

@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 import bizlm
 from bizlm.cli import run
 from bizlm.errors import BundleError, DataError, RecipeError
-from bizlm.training.progress import Reporter
+from bizlm.progress import Reporter
 from tests.conftest import make_rows, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SLOW_TRAINING = """
 import json, sys, time
 import bizlm
-from bizlm.training.progress import Reporter
+from bizlm.progress import Reporter
 
 class Slow(Reporter):
     def advance(self, units=1, **fields):

@@ -14,8 +14,8 @@ from bizlm import runs_commands
 from bizlm.cli import run
 from bizlm.errors import RecipeError
 from bizlm.recipe import load_recipe
+from bizlm.sections.track import TrackConfig
 from bizlm.training.mlflow_tracking import MlflowTracker, local_store
-from bizlm.training.track_config import TrackConfig
 from bizlm.training.tracking import flatten_params, open_tracker
 from tests.conftest import make_rows, write_csv
 

@@ -13,8 +13,7 @@ from bizlm import runs_commands
 from bizlm.cli import run
 from bizlm.errors import RecipeError
 from bizlm.recipe import load_recipe
-from bizlm.training.tune import tune
-from bizlm.training.tune_space import search_ranges
+from bizlm.training.tune import search_ranges, tune
 from tests.conftest import make_rows, write_csv
 
 

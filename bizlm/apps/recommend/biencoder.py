@@ -18,16 +18,16 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from bizlm.apps.recommend.config import BiEncoderConfig
+from bizlm.batching import PaddingCollator
 from bizlm.bundle import read_bundle_info, write_bundle
 from bizlm.bundle_info import BundleInfo
 from bizlm.errors import BundleError
 from bizlm.inference import tokenize
+from bizlm.progress import Reporter
 from bizlm.prompting.encoding import embed_texts, load_sentence_classifier
-from bizlm.prompting.sentence_model import SentenceClassifier
 from bizlm.prompting.steps import run_epochs
 from bizlm.recipe import TrainConfig
-from bizlm.training.batching import PaddingCollator
-from bizlm.training.progress import Reporter
+from bizlm.sentence_model import SentenceClassifier
 
 BUNDLE_KIND = "bi-encoder"
 _LABELS = ["similarity"]

@@ -61,7 +61,7 @@ def train(
     """Train the bi-encoder, the text scorer and the ranker; report held-out figures."""
     from bizlm.apps.recommend.interactions import describe_report
     from bizlm.apps.recommend.training import train_application
-    from bizlm.training.progress import Reporter, RichReporter
+    from bizlm.progress import Reporter, RichReporter
 
     reporter = Reporter() if quiet or as_json else RichReporter(_err)
     report = train_application(folder, reporter)

@@ -16,7 +16,7 @@ import numpy as np
 from bizlm.apps.recommend.config import RecommendRecipe
 from bizlm.apps.recommend.pairs import Pair
 from bizlm.data.readers import write_table
-from bizlm.training.progress import Reporter
+from bizlm.progress import Reporter
 
 VALIDATION_SHARE = 0.1
 

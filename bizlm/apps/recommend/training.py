@@ -40,7 +40,7 @@ from bizlm.apps.recommend.scorer import TextScorer, train_scorer
 from bizlm.apps.recommend.split import LeaveLastOut, leave_last_out, sample_users
 from bizlm.atomic import atomic_write_text
 from bizlm.errors import DataError
-from bizlm.training.progress import Reporter
+from bizlm.progress import Reporter
 
 
 @dataclass

@@ -70,7 +70,7 @@ def train(
 ) -> None:
     """Train the intent model, tune its out-of-scope threshold and index the FAQ."""
     from bizlm.apps.support.training import train_project
-    from bizlm.training.progress import Reporter, RichReporter
+    from bizlm.progress import Reporter, RichReporter
 
     info = train_project(directory, Reporter() if quiet or as_json else RichReporter(err))
     test = info["test"]
@@ -174,8 +174,8 @@ def demo(
     """One line to a running demo desk: init --demo and train when needed, then serve."""
     from bizlm.apps.support.scaffold import init_demo
     from bizlm.apps.support.training import BUILD_INFO, train_project
+    from bizlm.progress import RichReporter
     from bizlm.serve.settings import ServeSettings
-    from bizlm.training.progress import RichReporter
 
     if not (directory / "intents.yaml").exists():
         init_demo(directory)

@@ -31,7 +31,7 @@ from bizlm.apps.support.project import (
 )
 from bizlm.apps.support.retrieval import FaqIndex, SentenceEncoder
 from bizlm.atomic import atomic_write_text
-from bizlm.training.progress import Reporter
+from bizlm.progress import Reporter
 
 FEWSHOT_BELOW = 16
 MIN_EXAMPLES = 4

@@ -15,17 +15,17 @@ from typing import Any, ClassVar
 
 import torch
 
+from bizlm.batching import Features
 from bizlm.bundle_info import BundleInfo
-from bizlm.continual.config import ContinualConfig
 from bizlm.continual.memory import ReplayMemory
 from bizlm.errors import RecipeError
 from bizlm.methods import MethodConfig
 from bizlm.plugin_registry import Registry
+from bizlm.progress import Reporter
 from bizlm.recipe import Recipe
+from bizlm.sections.continual import ContinualConfig
 from bizlm.tasks import Examples
 from bizlm.tasks.base import LossFunction
-from bizlm.training.batching import Features
-from bizlm.training.progress import Reporter
 
 
 @dataclass

@@ -11,10 +11,10 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from bizlm.batching import Features
 from bizlm.continual.strategies.base import Strategy, UpdateContext, model_inputs
 from bizlm.inference import batched_logits
 from bizlm.tasks.base import LossFunction
-from bizlm.training.batching import Features
 
 
 class LearningWithoutForgetting(Strategy):

@@ -73,7 +73,7 @@ def tiny_app(folder: Path, model: Path, interactions: Path, items: Path) -> Path
 def trained_app(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An application trained on the synthetic data with the tiny model."""
     from bizlm.apps.recommend.training import train_application
-    from bizlm.training.progress import Reporter
+    from bizlm.progress import Reporter
 
     base = tmp_path_factory.mktemp("recommend")
     items = write_csv(base / "items.csv", make_items())

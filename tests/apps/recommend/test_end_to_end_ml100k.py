@@ -11,7 +11,7 @@ import yaml
 from bizlm.apps.recommend.layout import AppLayout
 from bizlm.apps.recommend.setup import init_application
 from bizlm.apps.recommend.training import train_application
-from bizlm.training.progress import Reporter
+from bizlm.progress import Reporter
 
 
 @pytest.mark.slow

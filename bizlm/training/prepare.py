@@ -14,7 +14,6 @@ from typing import Any
 
 from bizlm.data.catalog import dataset_info, fetch
 from bizlm.data.columns import EMPTY_TEXT
-from bizlm.data.shots import take_shots
 from bizlm.data.splits import find_overlap, rare_labels
 from bizlm.data.text_checks import model_language_warning, text_column_problems
 from bizlm.errors import DataError
@@ -22,6 +21,7 @@ from bizlm.recipe import Recipe
 from bizlm.tasks import Examples, Task, build_task
 from bizlm.tasks.base import SplitIndices
 from bizlm.tasks.rows import warn
+from bizlm.training.shots import take_shots
 
 SPLITS = ("train", "validation", "test")
 

@@ -6,14 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-if TYPE_CHECKING:
-    import optuna
-
-    from bizlm.recipe import Recipe
 
 
 class TuneSpace(BaseModel):
@@ -70,32 +63,3 @@ class TuneSpace(BaseModel):
         if any(rank < 1 for rank in ranks):
             raise ValueError("ranks must be at least 1")
         return ranks
-
-
-def search_ranges(recipe: Recipe) -> dict[str, Any]:
-    """The effective space for ``recipe``: recipe key → (low, high) range or list of choices."""
-    space = recipe.tune or TuneSpace()
-    rate, epochs = recipe.train.learning_rate, recipe.train.epochs
-    ranges: dict[str, Any] = {
-        "train.learning_rate": space.learning_rate or (rate / 10, min(rate * 10, 0.5)),
-        "train.epochs": space.epochs or (max(1, epochs // 2), max(2, epochs * 2)),
-        "train.warmup_ratio": space.warmup_ratio,
-    }
-    if "r" in type(recipe.method).model_fields:
-        ranges["method.r"] = list(space.r)
-    return ranges
-
-
-def suggest(trial: optuna.Trial, ranges: dict[str, Any]) -> dict[str, Any]:
-    """Draw one value a key from ``ranges`` (see :func:`search_ranges`); return key → value."""
-    drawn: dict[str, Any] = {}
-    for key, bounds in ranges.items():
-        if isinstance(bounds, list):
-            drawn[key] = trial.suggest_categorical(key, bounds)
-        elif key == "train.learning_rate":
-            drawn[key] = trial.suggest_float(key, *bounds, log=True)
-        elif key == "train.epochs":
-            drawn[key] = trial.suggest_int(key, *bounds)
-        else:
-            drawn[key] = trial.suggest_float(key, *bounds)
-    return drawn

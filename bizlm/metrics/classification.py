@@ -17,6 +17,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from bizlm.inference import softmax
+
 DEFAULT_BINS = 15
 
 
@@ -151,4 +153,20 @@ def classification_metrics(
         "ece": _ece_from_bins(bins),
         "log_loss": log_loss(y, probs),
         "reliability_bins": bins,
+    }
+
+
+def classification_scores(logits: np.ndarray, labels: Sequence[int]) -> dict[str, float]:
+    """Loss, accuracy and macro-F1 of single-label logits against gold label ids."""
+    probs = softmax(logits)
+    gold = np.asarray(labels)
+    loss = float(-np.mean(np.log(probs[np.arange(len(gold)), gold] + 1e-12)))
+    predicted = probs.argmax(axis=1)
+    classes = list(range(probs.shape[1]))
+    return {
+        "loss": loss,
+        "accuracy": float(accuracy_score(gold, predicted)),
+        "macro_f1": float(
+            f1_score(gold, predicted, labels=classes, average="macro", zero_division=0)
+        ),
     }

@@ -1,9 +1,9 @@
 """Metrics for multi-label classification, token tagging, regression and ranking.
 
-Like :mod:`bizlm.evaluation.metrics`, every public function returns plain Python values
+Like :mod:`bizlm.metrics.classification`, every public function returns plain Python values
 (``int``/``float``/``None``/``list``/``dict``), so results go straight into ``json.dumps``;
 an undefined score is ``None``, never ``nan``. Malformed input raises ``ValueError``.
-The scoring metrics live in :mod:`bizlm.evaluation.score_metrics` and are importable here.
+The scoring metrics live in :mod:`bizlm.metrics.scores` and are importable here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
-from bizlm.evaluation.score_metrics import ranking_metrics, regression_metrics
+from bizlm.metrics.scores import ranking_metrics, regression_metrics
 
 __all__ = [
     "entity_metrics",

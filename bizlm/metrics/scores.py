@@ -3,7 +3,7 @@
 Every public function returns plain Python values, so results go straight into
 ``json.dumps``; an undefined score is ``None``, never ``nan``. Malformed input raises
 ``ValueError``. Import these from :mod:`bizlm.evaluation` or
-:mod:`bizlm.evaluation.task_metrics`.
+:mod:`bizlm.metrics.tasks`.
 """
 
 from __future__ import annotations

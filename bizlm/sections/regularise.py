@@ -13,8 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bizlm.errors import RecipeError
 
+#: class weighting (``class_weights: auto``) turns on when the smallest label has under this
+#: share of an even split; the baseline and ``bizlm init`` follow the same rule
+IMBALANCE_SHARE_OF_EVEN = 0.5
+
 if TYPE_CHECKING:
-    from bizlm.recipe import TaskConfig
+    from bizlm.task_config import TaskConfig
 
 
 class RegulariseConfig(BaseModel):
