@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from bizlm.evaluation import (
+from bizlm.metrics.classification import (
     classification_metrics,
     expected_calibration_error,
     reliability_bins,

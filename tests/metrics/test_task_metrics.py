@@ -8,13 +8,8 @@ import pytest
 from seqeval.metrics import f1_score as lenient_f1
 from sklearn.metrics import ndcg_score, roc_auc_score
 
-from bizlm.evaluation import (
-    entity_metrics,
-    multilabel_metrics,
-    ranking_metrics,
-    regression_metrics,
-    tune_thresholds,
-)
+from bizlm.metrics.scores import ranking_metrics, regression_metrics
+from bizlm.metrics.tasks import entity_metrics, multilabel_metrics, tune_thresholds
 
 LABELS = ["billing", "shipping", "urgent"]
 GOLD = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
