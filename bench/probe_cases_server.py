@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -195,24 +196,30 @@ def path_cases(server: Service, key: str) -> list[Outcome]:
     return outcomes
 
 
+def _until_429(
+    server: Service, tries: int, headers: Callable[[], dict[str, str]], counted: str
+) -> tuple[bool, str, list[int]]:
+    """GET /v1/models up to ``tries`` times with fresh ``headers()``, stopping at the first 429."""
+    statuses = []
+    with httpx.Client(base_url=server.url, timeout=5) as client:
+        for _ in range(tries):
+            statuses.append(client.get("/v1/models", headers=headers()).status_code)
+            if statuses[-1] == 429:
+                break
+    got = f"{len(statuses)} {counted}, statuses {sorted(set(statuses))}"
+    return 429 in statuses, got, statuses
+
+
 def burst_case(server: Service, key: str, requests: int = 300) -> Outcome:
     """A key created without --rate-limit: a fast burst must meet a 429."""
-    headers = {"Authorization": f"Bearer {key}"}
 
     def burst() -> tuple[bool, str, list[int]]:
-        statuses = []
-        with httpx.Client(base_url=server.url, headers=headers, timeout=5) as client:
-            for _ in range(requests):
-                statuses.append(client.get("/v1/models").status_code)
-                if statuses[-1] == 429:
-                    break
-        got = f"{len(statuses)} requests, statuses {sorted(set(statuses))}"
-        return 429 in statuses, got, statuses
+        return _until_429(server, requests, lambda: {"Authorization": f"Bearer {key}"}, "requests")
 
     return http_case(
         server,
         "4 keys: burst on a key made without --rate-limit",
-        "429 within 300 requests",
+        f"429 within {requests} requests",
         burst,
         30,
     )
@@ -221,16 +228,11 @@ def burst_case(server: Service, key: str, requests: int = 300) -> Outcome:
 def bad_key_case(server: Service, attempts: int = 200) -> Outcome:
     """Wrong keys from one address: the server must start answering 429."""
 
+    def wrong_key() -> dict[str, str]:
+        return {"Authorization": f"Bearer bz_{secrets.token_hex(16)}"}
+
     def guess() -> tuple[bool, str, list[int]]:
-        statuses = []
-        with httpx.Client(base_url=server.url, timeout=5) as client:
-            for _ in range(attempts):
-                wrong = {"Authorization": f"Bearer bz_{secrets.token_hex(16)}"}
-                statuses.append(client.get("/v1/models", headers=wrong).status_code)
-                if statuses[-1] == 429:
-                    break
-        got = f"{len(statuses)} wrong keys, statuses {sorted(set(statuses))}"
-        return 429 in statuses, got, statuses
+        return _until_429(server, attempts, wrong_key, "wrong keys")
 
     return http_case(
         server,

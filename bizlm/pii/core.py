@@ -53,7 +53,7 @@ def find_pii(text: str, kinds: Iterable[str] = KINDS) -> list[PiiMatch]:
     found: list[PiiMatch] = []
 
     def claim(kind: str, start: int, end: int) -> None:
-        if all(end <= m.start or m.end <= start for m in found):
+        if _free(start, end, found):
             found.append(PiiMatch(kind, start, end, text[start:end]))
 
     for kind in KINDS:
@@ -80,9 +80,14 @@ def mask(text: str, kinds: Iterable[str] = KINDS, names: EntityFinder | None = N
     finder = names if names is not None else _default_names
     if finder is not None:
         for entity in finder.find(text):
-            if all(entity.end <= m.start or m.end <= entity.start for m in found):
+            if _free(entity.start, entity.end, found):
                 found.append(entity)
     return replace(text, found)
+
+
+def _free(start: int, end: int, found: list[PiiMatch]) -> bool:
+    """True when ``[start, end)`` overlaps none of the spans ``found`` so far."""
+    return all(end <= m.start or m.end <= start for m in found)
 
 
 def mask_structured(text: str) -> str:
