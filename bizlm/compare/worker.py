@@ -10,6 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bizlm.loading import load
+from bizlm.memory import rss_mib
+from bizlm.recipe import load_recipe
+from bizlm.tasks import build_task
+from bizlm.training.prepare import prepare_data
+from bizlm.training.run import train
+
 
 def folder_size(path: Path) -> int:
     """Bytes on disk of every file below ``path``."""
@@ -18,9 +25,7 @@ def folder_size(path: Path) -> int:
 
 def single_text_latency_ms(bundle: Path, texts: list[str], repeats: int = 30) -> float:
     """Median latency of predicting one text at a time."""
-    import bizlm
-
-    predictor = bizlm.load(bundle)
+    predictor = load(bundle)
     predictor.predict(texts[:2])  # warm-up
     timings = []
     for index in range(repeats):
@@ -32,15 +37,9 @@ def single_text_latency_ms(bundle: Path, texts: list[str], repeats: int = 30) ->
 
 def measure(recipe: str, overrides: list[str]) -> dict[str, Any]:
     """Train with the overrides and return the leaderboard figures of the run."""
-    import bizlm
-    from bizlm.memory import rss_mib
-    from bizlm.recipe import load_recipe
-    from bizlm.tasks import build_task
-    from bizlm.training.prepare import prepare_data
-
     loaded = load_recipe(recipe, overrides)
     primary = build_task(loaded.task).primary_metric
-    result = bizlm.train(loaded)
+    result = train(loaded)
     bundle = Path(result.bundle)
     training = result.info["training"]
     artifact = bundle / "adapter" if (bundle / "adapter").is_dir() else bundle / "model"

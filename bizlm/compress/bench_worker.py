@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bizlm.bundle import read_bundle_info
 from bizlm.compress.flops import encoder_flops
+from bizlm.compress.source import bundle_data
+from bizlm.data.columns import select_columns
+from bizlm.data.readers import read_table
 from bizlm.errors import BizlmError
+from bizlm.long_text import encode_texts
 from bizlm.memory import rss_mib
+from bizlm.metrics.classification import classification_metrics
+from bizlm.predictor import load
 
 if TYPE_CHECKING:
     from bizlm.bundle_info import BundleInfo
@@ -25,16 +32,11 @@ if TYPE_CHECKING:
 def evaluation_rows(info: BundleInfo, data: Path | None) -> tuple[list[str], list[str], str]:
     """Texts, gold labels and a description: ``data`` if given, else the recipe's test split."""
     if data is not None:
-        from bizlm.data.columns import select_columns
-        from bizlm.data.readers import read_table
-
         task = info.task_settings
         rows = select_columns(
             read_table(data), task.get("text_column", "text"), task.get("label_column", "label")
         )
         return rows.texts, [str(x) for x in rows.labels], str(data)
-    from bizlm.compress.source import bundle_data
-
     splits = bundle_data(info).splits
     split = "test" if splits.get("test") and splits["test"].texts else "validation"
     return splits[split].texts, [str(x) for x in splits[split].targets], f"{split} split"
@@ -42,11 +44,6 @@ def evaluation_rows(info: BundleInfo, data: Path | None) -> tuple[list[str], lis
 
 def measure(bundle: Path, data: Path | None, latency_texts: int, repeats: int) -> dict[str, Any]:
     """Load time, batch-1 latency, batch-32 throughput, macro-F1, FLOP rate and peak RSS."""
-    from bizlm.bundle import read_bundle_info
-    from bizlm.long_text import encode_texts
-    from bizlm.metrics.classification import classification_metrics
-    from bizlm.predictor import load
-
     info = read_bundle_info(bundle)
     texts, gold, source = evaluation_rows(info, data)
     started = time.perf_counter()

@@ -35,7 +35,7 @@ from bizlm.recipe import load_recipe
 from bizlm.tasks import task_from_info
 from bizlm.training.documents import headline_metrics, training_record, write_documents
 from bizlm.training.loop import chosen_metric, classification_evaluator, train_loop
-from bizlm.training.run import score_splits
+from bizlm.training.scoring import score_splits
 
 
 @dataclass(frozen=True)

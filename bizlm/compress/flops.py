@@ -7,6 +7,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from bizlm.compress.runtime_onnx import cpu_cores, create_session
+
 
 def encoder_flops(
     config: dict[str, Any], lengths: Sequence[int], heads_per_layer: Sequence[int] | None = None
@@ -53,8 +55,6 @@ def _onnx_int8_peak(size: int, seconds: float) -> float | None:
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-
-    from bizlm.compress.runtime_onnx import cpu_cores, create_session
 
     rng = np.random.default_rng(0)
     weight = numpy_helper.from_array(rng.integers(-127, 127, (size, size), dtype=np.int8), "b")

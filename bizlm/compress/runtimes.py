@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bizlm.bundle_runtimes import RUNTIMES
+from bizlm.compress.runtime_onnx import open_onnx
+from bizlm.compress.runtime_torch import open_torch
 from bizlm.predictor import Predictor
 
 if TYPE_CHECKING:
@@ -14,16 +16,12 @@ if TYPE_CHECKING:
 
 
 def open_torch_bundle(path: Path, info: BundleInfo) -> Predictor:
-    """The predictor of a ``torch``-runtime bundle (the runtime is imported at first use)."""
-    from bizlm.compress.runtime_torch import open_torch
-
+    """The predictor of a ``torch``-runtime bundle."""
     return open_torch(path, info)
 
 
 def open_onnx_bundle(path: Path, info: BundleInfo) -> Predictor:
-    """The predictor of an ``onnxruntime`` bundle (the runtime is imported at first use)."""
-    from bizlm.compress.runtime_onnx import open_onnx
-
+    """The predictor of an ``onnxruntime`` bundle (ONNX Runtime is imported at first use)."""
     return open_onnx(path, info)
 
 

@@ -9,7 +9,9 @@ from typing import Any
 
 from bizlm.bundle import read_bundle_info
 from bizlm.bundle_info import BundleInfo
+from bizlm.compress.runtime_torch import load_torch_model
 from bizlm.errors import BizlmError
+from bizlm.methods import METHODS
 from bizlm.recipe import load_recipe
 from bizlm.tasks import Examples
 from bizlm.tasks.base import require_single_label
@@ -85,8 +87,6 @@ def check_source(path: Path, info: BundleInfo, quantize: str) -> None:
 
 def mergeable_methods() -> set[str]:
     """Registered methods whose learned weights merge into a plain model."""
-    from bizlm.methods import METHODS
-
     return {name for name, cls in METHODS.items() if getattr(cls, "mergeable", True)}
 
 
@@ -104,8 +104,6 @@ def load_source(path: str | Path, quantize: str = "none") -> SourceModel:
     tokenizer = AutoTokenizer.from_pretrained(path / "model")
     merged = False
     if info.runtime == "torch":
-        from bizlm.compress.runtime_torch import load_torch_model
-
         model = load_torch_model(path, info)
     elif any((path / "model" / name).is_file() for name in WEIGHT_FILES):
         from transformers import AutoModelForSequenceClassification

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from bizlm.backbones import resolve_model
 from bizlm.data.readers import READ_FORMATS, read_table
 from bizlm.data.tagged import read_tagged
 from bizlm.data.text_checks import detect_script, script_shares, text_column_problems
@@ -59,8 +60,6 @@ class RecipePlan:
 def load_tokenizer(model: str) -> Any:
     """The tokenizer of a model reference (alias, folder or hub id)."""
     from transformers import AutoTokenizer
-
-    from bizlm.backbones import resolve_model
 
     return AutoTokenizer.from_pretrained(resolve_model(model))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bizlm.bundle import read_bundle_info
 from bizlm.errors import BundleError
 from bizlm.pii.core import PiiMatch
 
@@ -38,8 +39,7 @@ class NameMasker:
     @classmethod
     def load(cls, path: str | Path) -> NameMasker:
         """Load a tag bundle that knows person or place entities, or raise a clear error."""
-        from bizlm.bundle import read_bundle_info
-        from bizlm.predictor import load
+        from bizlm.predictor import load  # torch, transformers: `bizlm.pii.mask` stays light
 
         info = read_bundle_info(path)
         hint = "Pass a named-entity bundle, e.g. one trained from recipes/names-en.yaml."

@@ -8,7 +8,6 @@ content-free inputs are its prior; dividing it out removes the bias towards some
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +18,6 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from bizlm.backbones import resolve_model
 from bizlm.errors import RecipeError
-from bizlm.methods.base import BuiltModel
-from bizlm.prompting.config import ZeroShotConfig
 
 CONTENT_FREE = ("N/A", "", "[MASK]")
 
@@ -147,36 +144,3 @@ def choose_calibration(
         "validation_accuracy": accuracy,
         "applied": accuracy["calibrated"] > accuracy["raw"],
     }
-
-
-def build_generative(recipe: Any, data: Any, config: ZeroShotConfig, reporter: Any) -> BuiltModel:
-    """The generator with its prompt settings (and measured prior) for the bundle."""
-    from bizlm.prompting.prompt_predictor import PromptPredictor
-    from bizlm.training.loop import LoopResult
-
-    started = time.perf_counter()
-    labels = data.labels
-    location, tokenizer, model = load_generator(config.generator)
-    verbalisers = [config.labels[label].verbaliser or label for label in labels]
-    check_verbalisers(tokenizer, labels, verbalisers)
-    scorer = PromptScorer(model, tokenizer, config.template, verbalisers, recipe.train.max_length)
-    prior = scorer.content_free_prior()
-    calibration = choose_calibration(
-        scorer, prior, config.calibrate, data.splits.get("validation"), labels
-    )
-    reporter.note(
-        "content-free prior: "
-        + ", ".join(f"{v} {np.exp(p):.2f}" for v, p in zip(verbalisers, prior, strict=True))
-        + f"; calibration {'applied' if calibration['applied'] else 'not applied'}"
-    )
-    model.requires_grad_(False)
-    loop = LoopResult(train_seconds=time.perf_counter() - started)
-    prompt = {
-        "template": config.template,
-        "verbalisers": verbalisers,
-        "prior": prior if calibration["applied"] else None,
-        "calibration": calibration,
-    }
-    return BuiltModel(
-        model, tokenizer, location, loop, predictor_class=PromptPredictor, info={"prompt": prompt}
-    )

@@ -7,10 +7,25 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+
 from bizlm.errors import RecipeError
+from bizlm.memory import rss_mib
 from bizlm.method_config import TrainDefaults
 from bizlm.methods.base import AdaptationMethod, BuiltModel
 from bizlm.prompting.config import FewShotConfig, PetConfig, ZeroShotConfig
+from bizlm.prompting.encoding import load_sentence_classifier
+from bizlm.prompting.fewshot import fit_head, tune_encoder
+from bizlm.prompting.generative import (
+    PromptScorer,
+    check_verbalisers,
+    choose_calibration,
+    load_generator,
+)
+from bizlm.prompting.pet import train_pet
+from bizlm.prompting.prompt_predictor import PromptPredictor
+from bizlm.prompting.zeroshot import build_zeroshot_head
+from bizlm.training.loop import LoopResult
 
 
 class _BuildsOwnModel(AdaptationMethod):
@@ -84,16 +99,9 @@ class ZeroShot(_BuildsOwnModel):
 
     def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
         """Label prototypes from the descriptions (no training examples are read)."""
-        from bizlm.memory import rss_mib
-        from bizlm.prompting.encoding import load_sentence_classifier  # heavy: at use
-        from bizlm.prompting.zeroshot import build_zeroshot_head
-        from bizlm.training.loop import LoopResult
-
         config: ZeroShotConfig = self.config  # type: ignore[assignment]
         started = time.perf_counter()
         if config.mode == "generative":
-            from bizlm.prompting.generative import build_generative
-
             return build_generative(recipe, data, config, reporter)
         location, tokenizer, model = load_sentence_classifier(recipe.model, data.labels)
         model.requires_grad_(False)  # nothing is trained
@@ -116,10 +124,6 @@ class FewShot(_BuildsOwnModel):
 
     def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
         """Tune the encoder on the training split, then fit the head on it."""
-        from bizlm.memory import rss_mib
-        from bizlm.prompting.encoding import load_sentence_classifier  # heavy: at use
-        from bizlm.prompting.fewshot import fit_head, tune_encoder
-
         config: FewShotConfig = self.config  # type: ignore[assignment]
         location, tokenizer, model = load_sentence_classifier(recipe.model, data.labels)
         examples = data.splits["train"]
@@ -150,6 +154,34 @@ class Pet(_BuildsOwnModel):
 
     def build(self, recipe: Any, data: Any, reporter: Any) -> BuiltModel:
         """Train the generator's LoRA update on the training split and merge it."""
-        from bizlm.prompting.pet import train_pet  # heavy: at use
-
         return train_pet(recipe, data, self.config, reporter)  # type: ignore[arg-type]
+
+
+def build_generative(recipe: Any, data: Any, config: ZeroShotConfig, reporter: Any) -> BuiltModel:
+    """The generator with its prompt settings (and measured prior) for the bundle."""
+    started = time.perf_counter()
+    labels = data.labels
+    location, tokenizer, model = load_generator(config.generator)
+    verbalisers = [config.labels[label].verbaliser or label for label in labels]
+    check_verbalisers(tokenizer, labels, verbalisers)
+    scorer = PromptScorer(model, tokenizer, config.template, verbalisers, recipe.train.max_length)
+    prior = scorer.content_free_prior()
+    calibration = choose_calibration(
+        scorer, prior, config.calibrate, data.splits.get("validation"), labels
+    )
+    reporter.note(
+        "content-free prior: "
+        + ", ".join(f"{v} {np.exp(p):.2f}" for v, p in zip(verbalisers, prior, strict=True))
+        + f"; calibration {'applied' if calibration['applied'] else 'not applied'}"
+    )
+    model.requires_grad_(False)
+    loop = LoopResult(train_seconds=time.perf_counter() - started)
+    prompt = {
+        "template": config.template,
+        "verbalisers": verbalisers,
+        "prior": prior if calibration["applied"] else None,
+        "calibration": calibration,
+    }
+    return BuiltModel(
+        model, tokenizer, location, loop, predictor_class=PromptPredictor, info={"prompt": prompt}
+    )

@@ -18,6 +18,7 @@ from bizlm.errors import RecipeError
 from bizlm.methods.base import BuiltModel
 from bizlm.prompting.config import PetConfig
 from bizlm.prompting.generative import PromptScorer, check_verbalisers, load_generator
+from bizlm.prompting.prompt_predictor import PromptPredictor
 from bizlm.prompting.steps import run_epochs
 
 
@@ -44,8 +45,6 @@ def answer_scores(
 
 def train_pet(recipe: Any, data: Any, config: PetConfig, reporter: Any) -> BuiltModel:
     """LoRA-tune the generator on the training split; return the merged model for the bundle."""
-    from bizlm.prompting.prompt_predictor import PromptPredictor
-
     labels = data.labels
     unknown = sorted(set(config.verbalisers) - set(labels))
     if unknown:

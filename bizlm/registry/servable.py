@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bizlm.bundle import read_bundle_info
 from bizlm.errors import BizlmError, BundleError
 from bizlm.registry.db import RegistryError
 
@@ -20,9 +21,8 @@ def load_servable(path: Path) -> Any:
 
     Imports the model libraries on first use, so registry commands that load nothing stay quick.
     """
-    from bizlm.bundle import read_bundle_info
-    from bizlm.predictor import load
-    from bizlm.tasks.base import require_single_label
+    from bizlm.predictor import load  # torch, transformers: registry commands stay quick
+    from bizlm.tasks.base import require_single_label  # torch: as above
 
     try:
         require_single_label(path, read_bundle_info(path), "serving")

@@ -18,6 +18,7 @@ from typing import Any
 
 from bizlm.pii import mask
 from bizlm.private_files import open_private_append
+from bizlm.registry.db import AuditRow, transaction
 
 log = logging.getLogger("bizlm.serve.audit")
 _BATCH = 256
@@ -75,8 +76,6 @@ class AuditLog:
             with open_private_append(self.path) as handle:
                 handle.writelines(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
         if self.db_url is not None:
-            from bizlm.registry.db import AuditRow, transaction
-
             with transaction(self.db_url) as session:
                 session.add_all(
                     AuditRow(**{**e, "at": dt.datetime.fromisoformat(e["at"])}) for e in events

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bizlm.errors import BizlmError
+from bizlm.registry.db import default_url
 
 LIMITS = "Limits"
 BATCHING = "Micro-batching"
@@ -204,8 +205,6 @@ class ServeSettings:
 
     def registry(self) -> str:
         """The registry URL (keys, audit table, and models unless bundles are given)."""
-        from bizlm.registry.db import default_url
-
         return self.registry_url or default_url()
 
     def check(self) -> ServeSettings:

@@ -22,11 +22,11 @@ from bizlm.long_text import applied_mode
 from bizlm.long_text import length_note as long_text_note
 from bizlm.losses import LossFunction
 from bizlm.plugin_registry import Registry
+from bizlm.task_config import TaskConfig
 
 if TYPE_CHECKING:
     from bizlm.bundle_info import BundleInfo
     from bizlm.predictor import Predictor
-    from bizlm.recipe import TaskConfig
 
 
 Evaluator = Callable[[torch.nn.Module], dict[str, float]]
@@ -174,8 +174,6 @@ def build_task(config: TaskConfig) -> Task:
 
 def task_from_info(info: BundleInfo) -> Task:
     """The task of a saved bundle, from the recipe recorded in its ``bizlm.json``."""
-    from bizlm.recipe import TaskConfig
-
     return build_task(TaskConfig.model_validate(info.task_settings))
 
 

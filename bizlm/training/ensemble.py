@@ -25,6 +25,7 @@ from bizlm.tasks import Task, build_task
 from bizlm.training import distributed
 from bizlm.training.documents import headline_metrics, write_documents
 from bizlm.training.prepare import prepare_data
+from bizlm.training.scoring import calibrate_and_score
 from bizlm.training.tracking import Observer
 
 MEMBERS_DIR = "members"
@@ -75,8 +76,6 @@ def train_ensemble(
         predictor = task.predictor_class()(
             model, first.tokenizer, data.labels, first.max_length, settings
         )
-        from bizlm.training.run import calibrate_and_score  # run.py dispatches to this module
-
         calibration, metrics = calibrate_and_score(task, predictor, data)
         leader = first.info
         info = BundleInfo.model_validate(leader.model_dump(exclude_unset=True, exclude=_OWN_KEYS))

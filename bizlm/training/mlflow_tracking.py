@@ -18,7 +18,7 @@ from typing import Any
 
 from bizlm.log import logger
 from bizlm.paths import bizlm_home
-from bizlm.training.tracking import DOCUMENTS, Tracker
+from bizlm.training.tracker_base import DOCUMENTS, Tracker
 
 #: defaults that make an unreachable HTTP store fail in seconds, not minutes of retries
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}

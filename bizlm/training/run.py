@@ -29,7 +29,6 @@ from bizlm.methods import (
     check_task,
     count_parameters,
 )
-from bizlm.predictor import Predictor
 from bizlm.progress import Reporter
 from bizlm.recipe import Recipe, load_recipe
 from bizlm.tasks import Task, build_task
@@ -43,6 +42,7 @@ from bizlm.training.learning_check import LearningWatch, resolve_class_weights
 from bizlm.training.loop import LoopHooks, LoopResult, chosen_metric, train_loop
 from bizlm.training.prepare import PreparedData, prepare_data
 from bizlm.training.regularise import build_regularisation
+from bizlm.training.scoring import calibrate_and_score
 from bizlm.training.tracking import Observer, open_tracker
 
 
@@ -84,27 +84,6 @@ def _load_backbone(reference: str, task: Task, labels: list[str]):
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     model.config.pad_token_id = tokenizer.pad_token_id
     return location, tokenizer, model
-
-
-def score_splits(task: Task, predictor: Predictor, data: PreparedData) -> dict[str, Any]:
-    """The task's metrics on validation and test, for those of them the data has."""
-    return {
-        name: task.score(predictor, data.splits[name])
-        for name in ("validation", "test")
-        if name in data.splits and len(data.splits[name])
-    }
-
-
-def calibrate_and_score(
-    task: Task, predictor: Predictor, data: PreparedData
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(calibration, scores): the task's post-training settings fitted on validation (none
-    without it) and kept in the predictor's info, then the metrics on validation and test."""
-    validation = data.splits.get("validation")
-    train = data.splits.get("train")  # zero-shot methods read no training data
-    calibration = task.calibrate(predictor, validation, train) if validation else {}
-    predictor.info.calibration = calibration
-    return calibration, score_splits(task, predictor, data)
 
 
 def _early_stopping_metric(recipe: Recipe, task: Task) -> str:

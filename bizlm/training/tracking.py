@@ -18,26 +18,11 @@ from typing import Any
 
 from bizlm.bundle_info import BundleInfo
 from bizlm.sections.track import TrackConfig
+from bizlm.training.distributed import is_main_process
+from bizlm.training.mlflow_tracking import MlflowTracker
+from bizlm.training.tracker_base import Tracker
 
 Observer = Callable[[dict[str, Any]], None]
-#: the bundle's documents every tracker receives; the weights only with ``track.log_model``
-DOCUMENTS = ("bizlm.json", "metrics.json", "report.html", "MODEL_CARD.md")
-
-
-class Tracker:
-    """Where one run's params, metrics and artifacts go; this base class drops them."""
-
-    def log_params(self, params: dict[str, Any]) -> None:
-        """Record the run's settings (flat ``section.key`` names)."""
-
-    def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
-        """Record numbers measured at ``step``."""
-
-    def log_artifacts(self, folder: Path) -> None:
-        """Record the documents of the bundle written to ``folder``."""
-
-    def close(self, status: str = "FINISHED") -> None:
-        """End the run: FINISHED, FAILED or KILLED (stopped on purpose)."""
 
 
 class TensorBoardTracker(Tracker):
@@ -171,12 +156,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _is_main_process() -> bool:
-    from bizlm.training.distributed import is_main_process
-
-    return is_main_process()
-
-
 def open_tracker(
     recipe_dict: dict[str, Any],
     track: TrackConfig,
@@ -185,14 +164,12 @@ def open_tracker(
 ) -> RunTracker:
     """The trackers ``track`` turns on (in the main process only), with ``recipe_dict`` logged."""
     trackers: list[Tracker] = []
-    if (track.tensorboard or track.mlflow) and _is_main_process():
+    if (track.tensorboard or track.mlflow) and is_main_process():
         run_name = track.run_name or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         if track.tensorboard:
             root = track.tensorboard_dir or output.with_name(f"{output.name}.tb")
             trackers.append(TensorBoardTracker(Path(root) / run_name))
         if track.mlflow:
-            from bizlm.training.mlflow_tracking import MlflowTracker
-
             experiment = track.experiment or output.name
             tags = {"bizlm.output": str(output)}
             trackers.append(

@@ -124,7 +124,7 @@ def test_auto_calibration_keeps_what_scores_better_on_validation(
 def test_prompt_try_shows_prompt_and_scores(
     tiny_model_dir: Path, tiny_generator_dir: Path, tmp_path: Path, capsys
 ) -> None:
-    from bizlm.prompting.commands import prompt_report
+    from bizlm.cli.prompt import prompt_report
 
     recipe = _recipe(tiny_model_dir, tiny_generator_dir, tmp_path, tmp_path / "none")
     del recipe["data"]["test"]

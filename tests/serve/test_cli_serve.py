@@ -58,15 +58,17 @@ def started(monkeypatch) -> dict[str, Any]:
     import torch
     import uvicorn
 
-    from bizlm.serve import commands
+    from bizlm.cli import serve as serve_command
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(commands, "_check_sources", lambda settings: None)
-    monkeypatch.setattr("bizlm.serve.app.create_app", lambda settings: settings)
+    monkeypatch.setattr(serve_command, "_check_sources", lambda settings: None)
+    monkeypatch.setattr(serve_command, "create_app", lambda settings: settings)
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options, settings=app))
     monkeypatch.setattr(torch, "set_num_threads", lambda threads: seen.update(threads=threads))
     monkeypatch.setattr("bizlm.pii.NameMasker.load", lambda bundle: f"names from {bundle}")
-    monkeypatch.setattr("bizlm.pii.use_name_masker", lambda masker: seen.update(masker=masker))
+    monkeypatch.setattr(
+        serve_command, "use_name_masker", lambda masker: seen.update(masker=masker)
+    )
     return seen
 
 

@@ -38,7 +38,7 @@ def test_interrupted_training_writes_the_best_checkpoint(tiny_recipe: dict) -> N
 def test_cli_says_where_the_checkpoint_is_and_exits_130(
     tiny_recipe: dict, tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    monkeypatch.setattr("bizlm.progress.RichReporter", lambda console: InterruptAfter(3))
+    monkeypatch.setattr("bizlm.cli.train.RichReporter", lambda console: InterruptAfter(3))
     recipe = tmp_path / "r.yaml"
     recipe.write_text(yaml.safe_dump(tiny_recipe))
     assert run(["train", str(recipe)]) == 130

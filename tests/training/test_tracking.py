@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import bizlm
-from bizlm import runs_commands
 from bizlm.cli import run
+from bizlm.cli import runs as runs_command
 from bizlm.errors import RecipeError
 from bizlm.recipe import load_recipe
 from bizlm.sections.track import TrackConfig
@@ -169,7 +169,7 @@ def test_a_store_that_fails_mid_run_is_replayed_into_the_local_store(
 def test_runs_list_and_show(
     tracked, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runs_commands.out, "width", 160)
+    monkeypatch.setattr(runs_command.out, "width", 160)
     assert run(["runs", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     (row,) = [r for r in rows if r["name"] == "first"]

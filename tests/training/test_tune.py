@@ -9,8 +9,8 @@ import optuna
 import pytest
 import yaml
 
-from bizlm import runs_commands
 from bizlm.cli import run
+from bizlm.cli import runs as runs_command
 from bizlm.errors import RecipeError
 from bizlm.recipe import load_recipe
 from bizlm.training.tune import search_ranges, tune
@@ -50,7 +50,7 @@ def recipe_file(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
 def test_trials_write_the_best_recipe_and_a_rerun_continues_the_study(
     recipe_file: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runs_commands.out, "width", 160)
+    monkeypatch.setattr(runs_command.out, "width", 160)
     result = tune(recipe_file, trials=3)
     output = recipe_file.parent / "tuned"
     assert result.storage == output.with_name("tuned.tune.db").resolve()

@@ -16,7 +16,9 @@ import numpy as np
 from bizlm.apps.recommend.config import RecommendRecipe
 from bizlm.apps.recommend.pairs import Pair
 from bizlm.data.readers import write_table
+from bizlm.loading import load
 from bizlm.progress import Reporter
+from bizlm.training.run import train
 
 VALIDATION_SHARE = 0.1
 
@@ -61,8 +63,6 @@ def train_scorer(
     reporter: Reporter,
 ) -> Any:
     """Write the pairs to ``work/scorer-train.jsonl`` and train; returns bizlm's TrainResult."""
-    import bizlm
-
     rows = [
         {
             "profile": pair.profile,
@@ -74,16 +74,14 @@ def train_scorer(
     ]
     train_file = work / "scorer-train.jsonl"
     write_table(train_file, rows)
-    return bizlm.train(scorer_recipe(recipe, train_file, output), reporter=reporter)
+    return train(scorer_recipe(recipe, train_file, output), reporter=reporter)
 
 
 class TextScorer:
     """Scores (profile, item text) pairs with a trained scorer bundle."""
 
     def __init__(self, bundle: Path) -> None:
-        import bizlm
-
-        self.predictor = bizlm.load(bundle)
+        self.predictor = load(bundle)
 
     def score(self, profiles: Sequence[str], items: Sequence[str]) -> np.ndarray:
         """One score per pair."""

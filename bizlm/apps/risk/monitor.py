@@ -21,6 +21,7 @@ from bizlm.apps.risk.items import Rejected, check_items
 from bizlm.apps.risk.rules import Rule, load_rules
 from bizlm.apps.risk.sinks import deliver_due, enqueue, log_alerts
 from bizlm.apps.risk.store import ItemStore
+from bizlm.loading import load
 
 log = logging.getLogger("bizlm.apps.risk")
 
@@ -54,8 +55,6 @@ class StepResult:
 
 
 def _load_bundle(folder: RiskFolder, relative: str, role: str) -> Any:
-    import bizlm
-
     path = folder.path(relative)
     if not (path / "bizlm.json").is_file():
         raise RiskError(
@@ -63,7 +62,7 @@ def _load_bundle(folder: RiskFolder, relative: str, role: str) -> Any:
             hint=f"Train it with `bizlm app risk train {folder.root}` or set {role}_model "
             "in risk.yaml.",
         )
-    return bizlm.load(path)
+    return load(path)
 
 
 def load_classifier(folder: RiskFolder) -> RiskClassifier:

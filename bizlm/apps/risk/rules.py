@@ -23,7 +23,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
 )
@@ -31,7 +30,7 @@ from pydantic import (
 from bizlm.apps.risk.config import RiskError, parse_duration, parse_window
 from bizlm.apps.risk.detectors import DETECTORS, SIGNALS, DetectorSettings
 from bizlm.atomic import atomic_write_text
-from bizlm.yaml_files import read_yaml_mapping
+from bizlm.yaml_files import read_yaml_mapping, validate_mapping
 
 ALL_TOPICS = "*"
 
@@ -87,12 +86,6 @@ class Rule(BaseModel):
 DEFAULT_RULES = [Rule(name="negative-surge")]
 
 
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg'].removeprefix('Value error, ')}"
-
-
 def load_rules(path: Path, topics: list[str]) -> list[Rule]:
     """Read and check the rules; a rule naming a topic the model does not know is an error."""
     raw = read_yaml_mapping(path, RiskError, "Write one (see the README).")
@@ -101,10 +94,7 @@ def load_rules(path: Path, topics: list[str]) -> list[Rule]:
         raise RiskError(f"{path}: expected a non-empty list under 'rules'.")
     rules: list[Rule] = []
     for index, entry in enumerate(entries):
-        try:
-            rule = Rule.model_validate(entry)
-        except ValidationError as exc:
-            raise RiskError(f"{path}: rule {index + 1}: {_first_error(exc)}.") from None
+        rule = validate_mapping(Rule, entry, f"{path}: rule {index + 1}", RiskError)
         if rule.topic != ALL_TOPICS and rule.topic not in topics:
             raise RiskError(
                 f"{path}: rule '{rule.name}' names unknown topic '{rule.topic}'.",

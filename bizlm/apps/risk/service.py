@@ -25,6 +25,7 @@ from bizlm.apps.risk.items import Rejected
 from bizlm.apps.risk.monitor import Monitor
 from bizlm.apps.risk.sinks import list_outbox
 from bizlm.apps.risk.watcher import DropWatcher
+from bizlm.serve.app import create_app
 from bizlm.serve.errors import ApiError
 from bizlm.serve.manager import bundle_name
 from bizlm.serve.settings import ServeSettings
@@ -183,8 +184,6 @@ def create_risk_app(
     the server serves the monitor's copies, and the monitor classifies through the server's
     micro-batchers, so its batches and the API's requests never run a model at the same time.
     """
-    from bizlm.serve.app import create_app
-
     roles = {path: _model_role(monitor, path) for path in settings.bundles}
     served = {path: role for path, role in roles.items() if role is not None}
     classifier = monitor.classifier

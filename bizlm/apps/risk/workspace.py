@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bizlm.apps.risk.config import CONFIG_FILE, RiskConfig, RiskError, RiskFolder, WebhookConfig
 from bizlm.apps.risk.rules import DEFAULT_RULES, Rule, write_rules
+from bizlm.training.run import train
 
 DEFAULT_RECIPES = Path(__file__).parent / "default_recipes"
 
@@ -63,8 +64,6 @@ def init_folder(root: Path, options: InitOptions) -> RiskFolder:
 
 def train_models(root: Path, retrain: bool = False) -> dict[str, Path]:
     """Train each model whose bundle is missing (all with ``retrain``); returns bundle paths."""
-    import bizlm
-
     folder = RiskFolder.open(root)
     config = folder.config
     trained: dict[str, Path] = {}
@@ -78,5 +77,5 @@ def train_models(root: Path, retrain: bool = False) -> dict[str, Path]:
         recipe_path = folder.path(recipe)
         if not recipe_path.is_file():
             raise RiskError(f"The {role} recipe {recipe_path} is missing.", hint="Restore it.")
-        trained[role] = Path(bizlm.train(recipe_path, [f"output={output}"]).bundle)
+        trained[role] = Path(train(recipe_path, [f"output={output}"]).bundle)
     return trained

@@ -29,6 +29,7 @@ from bizlm.apps.support.project import (
 )
 from bizlm.apps.support.retrieval import FaqIndex, SentenceEncoder
 from bizlm.apps.support.training import BUILD_INFO
+from bizlm.loading import load
 
 
 @dataclass
@@ -63,8 +64,6 @@ class SupportAgent:
     """A trained support project, ready to answer (thread-safe)."""
 
     def __init__(self, root: Path) -> None:
-        import bizlm
-
         self.project: SupportProject = load_project(root)
         info_path = self.project.build_dir / BUILD_INFO
         if not info_path.is_file():
@@ -73,9 +72,9 @@ class SupportAgent:
                 hint=f"Run `bizlm app support train {root}` first.",
             )
         self.info = json.loads(info_path.read_text(encoding="utf-8"))
-        self.intents = bizlm.load(self.intent_bundle)
+        self.intents = load(self.intent_bundle)
         ner_path = self.project.ner_path()
-        self.ner = bizlm.load(ner_path) if ner_path is not None else None
+        self.ner = load(ner_path) if ner_path is not None else None
         encoder = SentenceEncoder.for_recipe(self.project.recipe)
         faq = self.project.settings.faq
         self.faq = FaqIndex.load(

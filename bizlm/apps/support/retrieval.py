@@ -22,6 +22,7 @@ from rank_bm25 import BM25Okapi
 
 from bizlm.apps.support.faq_files import FaqEntry
 from bizlm.atomic import atomic_write_bytes, atomic_write_text
+from bizlm.prompting.encoding import embed_texts, load_sentence_classifier
 
 Mode = Literal["hybrid", "bm25", "embedding"]
 MODES: tuple[Mode, ...] = ("hybrid", "bm25", "embedding")
@@ -59,8 +60,6 @@ class SentenceEncoder:
     """Unit-length sentence vectors from a backbone (mean pooling of its last layer)."""
 
     def __init__(self, reference: str, max_length: int = 128) -> None:
-        from bizlm.prompting.encoding import load_sentence_classifier  # heavy: at use
-
         self.reference = reference
         self.max_length = max_length
         _, self.tokenizer, self.model = load_sentence_classifier(reference, ["faq"])
@@ -75,8 +74,6 @@ class SentenceEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One unit-length row per text."""
-        from bizlm.prompting.encoding import embed_texts
-
         return embed_texts(self.model, self.tokenizer, list(texts), self.max_length)
 
 

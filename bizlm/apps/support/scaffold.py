@@ -18,6 +18,7 @@ from bizlm.apps.support.project import (
     TEMPLATES_FILE,
 )
 from bizlm.atomic import atomic_write_text
+from bizlm.data.catalog import fetch
 
 PROJECT_FILES = (INTENTS_FILE, FAQ_FILE, TEMPLATES_FILE, RECIPE_FILE, SETTINGS_FILE)
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -125,8 +126,6 @@ def init_project(root: Path, force: bool = False) -> list[Path]:
 
 def trec_rows() -> list[dict[str, str]]:
     """Every row of the trec catalog set (fetched on first use)."""
-    from bizlm.data.catalog import fetch
-
     folder = fetch("trec")
     rows = []
     for split in ("train", "validation", "test"):

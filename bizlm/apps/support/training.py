@@ -31,7 +31,10 @@ from bizlm.apps.support.project import (
 )
 from bizlm.apps.support.retrieval import FaqIndex, SentenceEncoder
 from bizlm.atomic import atomic_write_text
+from bizlm.bundle import read_bundle_info
+from bizlm.loading import load
 from bizlm.progress import Reporter
+from bizlm.training.run import train
 
 FEWSHOT_BELOW = 16
 MIN_EXAMPLES = 4
@@ -100,8 +103,6 @@ def entity_types_of(project: SupportProject) -> list[str]:
     path = project.ner_path()
     if path is None:
         return []
-    from bizlm.bundle import read_bundle_info
-
     info = read_bundle_info(path)
     if info.task_type != "tag":
         raise SupportProjectError(
@@ -166,8 +167,6 @@ def choose_fusion(project: SupportProject, index: FaqIndex) -> dict[str, Any]:
 
 def train_project(root: Path, reporter: Reporter | None = None) -> dict[str, Any]:
     """Train the intent model, calibrate it, index the FAQ; write ``build/support.json``."""
-    import bizlm
-
     project = load_project(root)
     check_template_slots(project.templates, entity_types_of(project), str(root))
     seed = int(project.recipe.get("train", {}).get("seed", 42))
@@ -179,8 +178,8 @@ def train_project(root: Path, reporter: Reporter | None = None) -> dict[str, Any
     files["validation"] = _write_rows(data_dir / "validation.jsonl", known)
     tested = [(t, n) for t, n in splits.test if n != OUT_OF_SCOPE]
     files["test"] = _write_rows(data_dir / "test.jsonl", tested) if tested else files["validation"]
-    result = bizlm.train(intent_recipe(project, files, method), reporter=reporter)
-    predictor = bizlm.load(result.bundle)
+    result = train(intent_recipe(project, files, method), reporter=reporter)
+    predictor = load(result.bundle)
     labels = list(predictor.labels)
     in_probs, gold, out_probs = split_probabilities(predictor, splits.validation, labels)
     calibration = calibrate(in_probs, gold, out_probs, project.settings.target_precision)

@@ -9,8 +9,17 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Annotated, Any, TypeVar, get_args, get_type_hints
 
+import torch
 import typer
+import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
+from bizlm.bundle import read_bundle_info
+from bizlm.cli.options import typer_option
+from bizlm.pii import NameMasker, use_name_masker
+from bizlm.registry.store import Registry
+from bizlm.serve.app import create_app
+from bizlm.serve.limits import uvicorn_http_options
 from bizlm.serve.settings import ServeError, ServeSettings, option_of
 
 CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
@@ -31,16 +40,8 @@ def with_settings_options(command: CommandFunction) -> CommandFunction:
             annotation, default = list[item] | None, None  # type: ignore[valid-type]
             info: Any = typer.Argument(help=option.help)
         else:
-            decls = (option.flag,) if option.flag else ()
             default = not default if option.negated else default
-            info = typer.Option(
-                *decls,
-                help=option.help,
-                rich_help_panel=option.panel,
-                metavar=option.metavar,
-                min=option.minimum,
-                max=option.maximum,
-            )
+            info = typer_option(option)
         parameters.append(
             inspect.Parameter(
                 settings_field.name,
@@ -69,18 +70,10 @@ def settings_from_options(options: dict[str, Any]) -> ServeSettings:
 @with_settings_options
 def serve(**options: Any) -> None:
     """Serve models over HTTP: predict, model info, health, Prometheus metrics, docs at /docs."""
-    import uvicorn
-
-    from bizlm.serve.app import create_app
-    from bizlm.serve.limits import uvicorn_http_options
-
     settings = settings_from_options(options)
     _check_sources(settings)
     if settings.mask_names is not None:
-        from bizlm.pii import NameMasker, use_name_masker
-
         use_name_masker(NameMasker.load(settings.mask_names))
-    import torch
 
     # every core: on 2 cores, leaving one to HTTP served 27% fewer requests under load
     torch.set_num_threads(settings.threads or _usable_cores())
@@ -104,9 +97,6 @@ def _usable_cores() -> int:
 
 def _check_sources(settings: ServeSettings) -> None:
     """Fail fast, with exit code 2, on a bundle that is not one or an unreachable registry."""
-    from bizlm.bundle import read_bundle_info
-    from bizlm.registry.store import Registry
-
     for path in settings.bundles:
         read_bundle_info(path)
     if not settings.bundles and not Registry(settings.registry_url).production():
@@ -118,8 +108,6 @@ def _check_sources(settings: ServeSettings) -> None:
 
 def masked_log_config() -> dict[str, Any]:
     """Uvicorn's logging setup with personal data masked in every line, plus bizlm's logs."""
-    from uvicorn.config import LOGGING_CONFIG
-
     config = copy.deepcopy(LOGGING_CONFIG)
     config["filters"] = {"pii": {"()": "bizlm.pii.PiiLogFilter"}}
     for handler in config["handlers"].values():

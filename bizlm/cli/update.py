@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-out = Console()
-err = Console(stderr=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+from bizlm.cli.options import JsonOption
+from bizlm.cli.output import err, out
+from bizlm.continual.bundle import ForgettingGateError
+from bizlm.continual.stream import write_stream
+from bizlm.continual.update import update as run_update
+from bizlm.progress import Reporter, RichReporter
 
 
 def _shown(value: float | None) -> str:
@@ -42,10 +43,6 @@ def update(
     as_json: JsonOption = False,
 ) -> None:
     """Add new data (and new labels) to a bundle without forgetting the old ones."""
-    from bizlm.continual.bundle import ForgettingGateError
-    from bizlm.continual.update import update as run_update
-    from bizlm.progress import Reporter, RichReporter
-
     reporter = Reporter() if quiet or as_json else RichReporter(err)
     try:
         result = run_update(bundle, data, output, strategy, set_ or [], max_forgetting, reporter)
@@ -83,8 +80,6 @@ def stream(
     as_json: JsonOption = False,
 ) -> None:
     """Split a catalog dataset into K class-incremental stages (seeded)."""
-    from bizlm.continual.stream import write_stream
-
     manifest = write_stream(name, stages, output, seed, label_column)
     if as_json:
         out.print_json(json.dumps(manifest))

@@ -7,18 +7,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-out = Console()
+from bizlm.cli.output import out
+from bizlm.predictor import load
 
-prompt_app = typer.Typer(no_args_is_help=True, help="Debug zero-shot and few-shot prompts.")
+prompt_app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Debug zero-shot and few-shot prompts."
+)
 
 
 def prompt_report(bundle: Path, text: str) -> dict[str, Any]:
     """The filled prompt (generative bundles) and every label's score and probability."""
-    from bizlm.predictor import load
-
     predictor = load(bundle)
     if hasattr(predictor, "try_prompt"):
         return {"bundle": str(bundle), "mode": "generative", **predictor.try_prompt(text)}

@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-out = Console()
-err = Console(stderr=True)
+from bizlm.cli.output import err, out
+from bizlm.init.plan import plan_recipe
+from bizlm.init.write import refuse_existing, write_recipe
 
-init_app = typer.Typer(no_args_is_help=True, help="Start a project from your own data.")
+init_app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Start a project from your own data."
+)
 
 
 @init_app.command("recipe")
@@ -37,9 +39,6 @@ def recipe(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing recipe.")] = False,
 ) -> None:
     """Write a recipe for a data file, saying what was chosen and why (asks nothing)."""
-    from bizlm.init.plan import plan_recipe
-    from bizlm.init.write import refuse_existing, write_recipe
-
     refuse_existing(output, force)
     plan = plan_recipe(data, task, text_column, label_column)
     for choice in plan.choices:

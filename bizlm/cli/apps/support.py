@@ -7,22 +7,28 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from bizlm.apps.options import (
+from bizlm.apps.support.agent import SupportAgent
+from bizlm.apps.support.errors import SupportProjectError
+from bizlm.apps.support.scaffold import init_demo, init_project
+from bizlm.apps.support.service import create_support_app
+from bizlm.apps.support.store import ConversationStore, export_feedback
+from bizlm.apps.support.training import BUILD_INFO, train_project
+from bizlm.cli.apps.server import run_server
+from bizlm.cli.options import (
     FolderArgument,
     HostOption,
     JsonOption,
     NoAuthOption,
     PortOption,
     RegistryOption,
-    run_server,
 )
-
-out = Console()
-err = Console(stderr=True)
+from bizlm.cli.output import err, out
+from bizlm.progress import Reporter, RichReporter
+from bizlm.serve.settings import ServeSettings
 
 support_app = typer.Typer(
+    add_completion=False,
     no_args_is_help=True,
     help="The support desk: intents, FAQ retrieval, answer templates, hand-off to a person.",
 )
@@ -52,8 +58,6 @@ def init(
     as_json: JsonOption = False,
 ) -> None:
     """Create a project: intents.yaml, faq.jsonl, templates.yaml, recipe.yaml, support.yaml."""
-    from bizlm.apps.support.scaffold import init_demo, init_project
-
     files = init_demo(directory, force, per_intent) if demo else init_project(directory, force)
     _emit(
         {"project": str(directory), "files": [str(f) for f in files]},
@@ -69,9 +73,6 @@ def train(
     as_json: JsonOption = False,
 ) -> None:
     """Train the intent model, tune its out-of-scope threshold and index the FAQ."""
-    from bizlm.apps.support.training import train_project
-    from bizlm.progress import Reporter, RichReporter
-
     info = train_project(directory, Reporter() if quiet or as_json else RichReporter(err))
     test = info["test"]
     calibration = info["calibration"]
@@ -99,9 +100,6 @@ def ask(
     as_json: JsonOption = False,
 ) -> None:
     """Answer one message from the command line (nothing is stored)."""
-    from bizlm.apps.support.agent import SupportAgent
-    from bizlm.apps.support.errors import SupportProjectError
-
     if not message.strip():
         raise SupportProjectError("The message is empty.", hint="Give a question to answer.")
     agent = SupportAgent(directory)
@@ -134,7 +132,6 @@ def _run_server(
     port: int,
     access_log: bool = True,
 ) -> None:
-    from bizlm.apps.support.service import create_support_app
 
     app, store = create_support_app(directory, settings, database)
     err.print(f"chat page: http://{settings.host}:{port}/support", highlight=False)
@@ -158,8 +155,6 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log each request line (masked).")] = True,
 ) -> None:
     """Serve the chat API (/v1/support/chat) and the chat page (/support)."""
-    from bizlm.serve.settings import ServeSettings
-
     settings = ServeSettings(registry_url=registry, host=host, auth=not no_auth).check()
     _run_server(directory, settings, database, port, access_log)
 
@@ -172,11 +167,6 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8000,
 ) -> None:
     """One line to a running demo desk: init --demo and train when needed, then serve."""
-    from bizlm.apps.support.scaffold import init_demo
-    from bizlm.apps.support.training import BUILD_INFO, train_project
-    from bizlm.progress import RichReporter
-    from bizlm.serve.settings import ServeSettings
-
     if not (directory / "intents.yaml").exists():
         init_demo(directory)
         err.print(f"demo project written to {directory}", highlight=False)
@@ -196,9 +186,6 @@ def export_feedback_command(
     as_json: JsonOption = False,
 ) -> None:
     """Write rated replies as training rows for `bizlm update BUNDLE --data OUTPUT`."""
-    from bizlm.apps.support.errors import SupportProjectError
-    from bizlm.apps.support.store import ConversationStore, export_feedback
-
     path = database or directory / "conversations.db"
     if not path.is_file():
         raise SupportProjectError(

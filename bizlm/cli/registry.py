@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from bizlm.cli.options import JsonOption
+from bizlm.cli.output import echo_json, err, out
+from bizlm.registry.keys import KeyStore
+from bizlm.registry.store import Registry
+
 registry_app = typer.Typer(
+    add_completion=False,
     no_args_is_help=True,
     help="Model versions with stages (staging, production, archived) for `bizlm serve`.",
 )
-keys_app = typer.Typer(no_args_is_help=True, help="API keys for `bizlm serve`.")
-out = Console()
+keys_app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="API keys for `bizlm serve`."
+)
 
 RegistryOption = Annotated[
     str | None,
@@ -25,12 +30,7 @@ RegistryOption = Annotated[
         "sqlite:///$BIZLM_HOME/registry.db).",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 StageOption = Annotated[str, typer.Option(help="staging, production or archived.")]
-
-
-def _print_json(payload: Any) -> None:
-    typer.echo(json.dumps(payload, indent=2, default=str))
 
 
 def _fmt(value: Any) -> str:
@@ -46,11 +46,9 @@ def registry_add(
     as_json: JsonOption = False,
 ) -> None:
     """Register a bundle as the next version of a model (refused unless it loads)."""
-    from bizlm.registry.store import Registry
-
     version = Registry(registry).add(name, bundle, stage)
     if as_json:
-        _print_json(version.summary())
+        echo_json(version.summary())
     else:
         out.print(f"{name} version {version.version} ({version.stage}): {version.bundle}")
 
@@ -62,11 +60,9 @@ def registry_list(
     as_json: JsonOption = False,
 ) -> None:
     """List registered versions with their stage and headline metrics."""
-    from bizlm.registry.store import Registry
-
     versions = Registry(registry).list(name)
     if as_json:
-        _print_json([v.summary() for v in versions])
+        echo_json([v.summary() for v in versions])
         return
     table = Table("name", "version", "stage", "accuracy", "macro-F1", "registered", "bundle")
     for v in versions:
@@ -93,8 +89,6 @@ def registry_promote(
 
     A version is made production only if its files are as registered and it loads (else exit 3).
     """
-    from bizlm.registry.store import Registry
-
     promoted = Registry(registry).promote(name, version, stage)
     out.print(f"{name} version {promoted.version} is now {promoted.stage}")
 
@@ -105,8 +99,6 @@ def registry_rollback(
     registry: RegistryOption = None,
 ) -> None:
     """Make the previous production version production again (only if it loads, else exit 3)."""
-    from bizlm.registry.store import Registry
-
     restored = Registry(registry).rollback(name)
     out.print(f"{name} version {restored.version} is production again")
 
@@ -118,8 +110,6 @@ def registry_remove(
     registry: RegistryOption = None,
 ) -> None:
     """Remove a version from the registry (its bundle folder is kept)."""
-    from bizlm.registry.store import Registry
-
     removed = Registry(registry).remove(name, version)
     out.print(f"removed {name} version {removed.version}")
 
@@ -142,18 +132,14 @@ def keys_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
-    from bizlm.registry.keys import KeyStore
-
     key, record = KeyStore(registry).create(
         name, [s.strip() for s in scopes.split(",") if s.strip()], rate_limit, burst
     )
     if as_json:
-        _print_json({"key": key, **record.summary()})
+        echo_json({"key": key, **record.summary()})
         return
     typer.echo(key)
-    Console(stderr=True).print(
-        f"key '{name}' ({', '.join(record.scopes)}) created; it is shown only this once."
-    )
+    err.print(f"key '{name}' ({', '.join(record.scopes)}) created; it is shown only this once.")
 
 
 @keys_app.command("list")
@@ -163,11 +149,9 @@ def keys_list(
     as_json: JsonOption = False,
 ) -> None:
     """List API keys (names, scopes and limits; never the keys)."""
-    from bizlm.registry.keys import KeyStore
-
     keys = KeyStore(registry).list(include_revoked=all_)
     if as_json:
-        _print_json([k.summary() for k in keys])
+        echo_json([k.summary() for k in keys])
         return
     table = Table("name", "key id", "scopes", "rate limit", "burst", "created", "revoked")
     for k in keys:
@@ -189,7 +173,5 @@ def keys_revoke(
     registry: RegistryOption = None,
 ) -> None:
     """Revoke a key (a running server stops accepting it within its poll interval)."""
-    from bizlm.registry.keys import KeyStore
-
     revoked = KeyStore(registry).revoke(name)
     out.print(f"revoked key '{revoked.name}' ({revoked.key_id})")

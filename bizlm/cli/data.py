@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
-out = Console()
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _emit_json(payload: Any) -> None:
-    out.print_json(json.dumps(payload, default=str))
+from bizlm.cli.options import JsonOption
+from bizlm.cli.output import emit_json, out
+from bizlm.data.catalog import dataset_info, fetch, list_catalog
 
 
 def data_list(as_json: JsonOption = False) -> None:
     """List the catalog datasets."""
-    from bizlm.data.catalog import list_catalog
-
     entries = list_catalog()
     if as_json:
-        _emit_json([entry.__dict__ for entry in entries])
+        emit_json([entry.__dict__ for entry in entries])
         return
     table = RichTable("name", "task", "size", "package", "description")
     for e in entries:
@@ -38,12 +30,10 @@ def data_get(
     as_json: JsonOption = False,
 ) -> None:
     """Fetch a dataset once, convert it to JSONL splits and checksum them."""
-    from bizlm.data.catalog import dataset_info, fetch
-
     folder = fetch(name, force=force)
     info = dataset_info(name)
     if as_json:
-        _emit_json(info)
+        emit_json(info)
         return
     out.print(f"{name}: {folder}")
     for split, count in (info.get("counts") or {}).items():
@@ -55,11 +45,9 @@ def data_info(
     as_json: JsonOption = False,
 ) -> None:
     """Show a dataset's source, licence and (when fetched) its splits."""
-    from bizlm.data.catalog import dataset_info
-
     info = dataset_info(name)
     if as_json:
-        _emit_json(info)
+        emit_json(info)
         return
     for key, value in info.items():
         out.print(f"[bold]{key}[/bold]: {value}")

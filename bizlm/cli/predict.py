@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from bizlm.cli.output import emit_json, err, out
 from bizlm.encodings import bad_character, printable
 from bizlm.errors import BizlmError
-
-out = Console()
-err = Console(stderr=True)
+from bizlm.predict_files import predict_file
+from bizlm.predictor import load
 
 #: characters of each text shown beside its prediction; --json prints texts in full
 SHOWN_CHARACTERS = 200
@@ -50,14 +48,11 @@ def predict(
     _check_arguments(texts or [], "Text")
     _check_arguments(pairs or [], "Pair text")
 
-    from bizlm.predict_files import predict_file  # heavy (torch): after the argument checks
-    from bizlm.predictor import load
-
     predictor = load(bundle)
     if texts:
         results = predictor.predict(texts, batch_size, pairs=pairs or None)
         if as_json:
-            _emit_json([{"text": t, **r} for t, r in zip(texts, results, strict=True)])
+            emit_json([{"text": t, **r} for t, r in zip(texts, results, strict=True)])
         else:
             _print_predictions(texts, results)
         return
@@ -66,7 +61,7 @@ def predict(
         predictor, input_, text_column, output, encoding, batch_size, show_progress=not as_json
     )
     if as_json:
-        _emit_json(summary)
+        emit_json(summary)
         return
     chosen = "" if output else " (pass --output FILE to choose the file)"
     out.print(
@@ -120,7 +115,3 @@ def _describe(result: dict[str, Any]) -> str:
     if "label" in result:
         return f"{result['label']}\t{result['score']:.4f}"
     return f"{result['score']:.4f}"
-
-
-def _emit_json(payload: Any) -> None:
-    out.print_json(json.dumps(payload, default=str))

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Column, Table
 
+from bizlm.cli.options import JsonOption
+from bizlm.cli.output import echo_json, err, out
 from bizlm.errors import DataError
+from bizlm.progress import Reporter, RichReporter
+from bizlm.training.mlflow_tracking import local_store
+from bizlm.training.tune import tune as run_search
 
 runs_app = typer.Typer(
+    add_completion=False,
     no_args_is_help=True,
     help="Training runs tracked in MLflow (recipes with track.mlflow: true).",
 )
-out = Console()
-err = Console(stderr=True)
 
 #: scores shown in the `runs list` table (JSON has every final metric)
 HEADLINE = ("accuracy", "macro_f1", "micro_f1", "f1", "pearson", "spearman")
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 UriOption = Annotated[
     str | None,
     typer.Option(
@@ -33,14 +34,8 @@ UriOption = Annotated[
 ]
 
 
-def _print_json(payload: Any) -> None:
-    typer.echo(json.dumps(payload, indent=2, default=str))
-
-
 def _client(uri: str | None) -> Any:
     """An MLflow client of ``uri`` (default the local store), or None when that store is empty."""
-    from bizlm.training.mlflow_tracking import local_store
-
     uri = uri or local_store()
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         return None
@@ -107,7 +102,7 @@ def runs_list(
     except MlflowException as exc:
         raise DataError(f"Cannot read the MLflow store: {exc.message}.") from None
     if as_json:
-        _print_json(rows)
+        echo_json(rows)
         return
     if not rows:
         out.print("No tracked runs yet; set track.mlflow: true in a recipe to record runs.")
@@ -162,7 +157,7 @@ def runs_show(
         "artifacts": artifacts,
     }
     if as_json:
-        _print_json(record)
+        echo_json(record)
         return
     for key in ("run_id", "experiment", "name", "status", "started", "ended", "artifact_uri"):
         out.print(f"[bold]{key}[/bold]: {record[key]}", highlight=False)
@@ -198,9 +193,6 @@ def tune(
     Each trial is scored by the best validation value of train.early_stopping_metric; trials
     that fall below the median of earlier ones at the same step are stopped early.
     """
-    from bizlm.progress import Reporter, RichReporter
-    from bizlm.training.tune import tune as run_search
-
     result = run_search(
         recipe,
         trials,
@@ -210,7 +202,7 @@ def tune(
         reporter=Reporter() if quiet or as_json else RichReporter(err),
     )
     if as_json:
-        _print_json(result.__dict__)
+        echo_json(result.__dict__)
         return
     keys = sorted({key for row in result.trials for key in row["params"]})
     table = Table("trial", "state", result.metric, *keys, "seconds", title=result.study)

@@ -7,17 +7,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-out = Console()
-err = Console(stderr=True)
+from bizlm.bundle import read_bundle_info
+from bizlm.cli.options import JsonOption
+from bizlm.cli.output import err, out
+from bizlm.compress.bench_bundles import bench_bundles, bench_table
+from bizlm.compress.distill import DistillOptions
+from bizlm.compress.distill import distill as run_distillation
+from bizlm.compress.export import export_bundle
+from bizlm.compress.options import ExportOptions, parse_prune
+from bizlm.compress.parity import parity_line, rejection
+from bizlm.progress import Reporter, RichReporter
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 QuietOption = Annotated[bool, typer.Option(help="No progress bars.")]
 
 
 def _reporter(quiet: bool):
-    from bizlm.progress import Reporter, RichReporter
 
     return Reporter() if quiet else RichReporter(err)
 
@@ -46,10 +51,6 @@ def export(
     as_json: JsonOption = False,
 ) -> None:
     """Prune, quantise and convert a bundle into a new one, checked against the original."""
-    from bizlm.compress.export import export_bundle
-    from bizlm.compress.options import ExportOptions, parse_prune
-    from bizlm.compress.parity import parity_line, rejection
-
     options = ExportOptions(
         format=format_,  # type: ignore[arg-type]
         quantize=quantize,  # type: ignore[arg-type]
@@ -100,10 +101,6 @@ def distill(
     as_json: JsonOption = False,
 ) -> None:
     """Train a smaller student on a teacher bundle's soft labels; write a normal bundle."""
-    from bizlm.bundle import read_bundle_info
-    from bizlm.compress.distill import DistillOptions
-    from bizlm.compress.distill import distill as run_distillation
-
     options = DistillOptions(
         student_layers=student_layers,
         student=student,
@@ -141,8 +138,6 @@ def bench(
     as_json: JsonOption = False,
 ) -> None:
     """Size, load time, latency, throughput, peak memory and macro-F1 of bundles, side by side."""
-    from bizlm.compress.bench_bundles import bench_bundles, bench_table
-
     results = bench_bundles(bundles, data, latency_texts, repeats)
     if as_json:
         out.print_json(json.dumps(results))

@@ -8,17 +8,26 @@ from typing import Annotated, Any
 
 import typer
 
-from bizlm.apps.options import (
+from bizlm.apps.risk.config import RiskError, RiskFolder
+from bizlm.apps.risk.items import TimeBounds
+from bizlm.apps.risk.monitor import Monitor
+from bizlm.apps.risk.replay import parse_speed, plan_replay
+from bizlm.apps.risk.replay_targets import replay_to_folder, replay_to_url
+from bizlm.apps.risk.service import create_risk_app
+from bizlm.apps.risk.workspace import InitOptions, init_folder, train_models
+from bizlm.cli.apps.server import run_server
+from bizlm.cli.options import (
     FolderArgument,
     HostOption,
     JsonOption,
     NoAuthOption,
     PortOption,
     RegistryOption,
-    run_server,
 )
+from bizlm.serve.settings import ServeSettings
 
 risk_app = typer.Typer(
+    add_completion=False,
     no_args_is_help=True,
     help="The financial risk monitor: topic and sentiment of a news stream, negative-surge alerts.",
 )
@@ -51,8 +60,6 @@ def init(
     as_json: JsonOption = False,
 ) -> None:
     """Create a monitor folder: risk.yaml, rules.yaml, recipes/, inbox/."""
-    from bizlm.apps.risk.workspace import InitOptions, init_folder
-
     hooks = tuple(webhook or ())
     created = init_folder(
         folder, InitOptions(topic_bundle, sentiment_bundle, entity_bundle, window, hooks)
@@ -67,8 +74,6 @@ def train(
     as_json: JsonOption = False,
 ) -> None:
     """Train the topic and sentiment models from the folder's recipes (missing ones only)."""
-    from bizlm.apps.risk.workspace import train_models
-
     trained = train_models(folder, retrain)
     _print({"trained": {role: str(path) for role, path in trained.items()}}, as_json)
 
@@ -88,10 +93,6 @@ def serve(
     ] = 5_000_000,
 ) -> None:
     """Serve the ingest API, the inbox watcher, the alerts and the dashboard (at /)."""
-    from bizlm.apps.risk.monitor import Monitor
-    from bizlm.apps.risk.service import create_risk_app
-    from bizlm.serve.settings import ServeSettings
-
     monitor = Monitor.open(folder)
     config = monitor.folder.config
     models = (config.topic_model, config.sentiment_model)
@@ -120,11 +121,6 @@ def replay(
     as_json: JsonOption = False,
 ) -> None:
     """Replay a historical stream in time order, sped up, into a folder or a running service."""
-    from bizlm.apps.risk.config import RiskError, RiskFolder
-    from bizlm.apps.risk.items import TimeBounds
-    from bizlm.apps.risk.replay import parse_speed, plan_replay
-    from bizlm.apps.risk.replay_targets import replay_to_folder, replay_to_url
-
     if (folder is None) == (url is None):
         raise RiskError("Give exactly one of --dir FOLDER or --url URL.")
     pace = parse_speed(speed)

@@ -2,34 +2,35 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
-from bizlm.apps.options import (
+from bizlm.apps.recommend.interactions import describe_report
+from bizlm.apps.recommend.recommender import Recommender, Request
+from bizlm.apps.recommend.service import create_recommend_app
+from bizlm.apps.recommend.setup import init_application
+from bizlm.apps.recommend.training import train_application
+from bizlm.cli.apps.server import run_server
+from bizlm.cli.options import (
     FolderArgument,
     HostOption,
     JsonOption,
     NoAuthOption,
     PortOption,
     RegistryOption,
-    run_server,
 )
+from bizlm.cli.output import emit_json, err, out
+from bizlm.progress import Reporter, RichReporter
+from bizlm.serve.settings import ServeSettings
 
 recommend_app = typer.Typer(
+    add_completion=False,
     no_args_is_help=True,
     help="Text-based recommender: fine-tuned text scores combined with behaviour signals.",
 )
-_out = Console()
-_err = Console(stderr=True)
-
-
-def _print_json(payload: Any) -> None:
-    _out.print_json(json.dumps(payload, default=str))
 
 
 @recommend_app.command("init")
@@ -45,11 +46,9 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing recipe.")] = False,
 ) -> None:
     """Create an application folder: recipe.yaml and data/ (from the catalog or your files)."""
-    from bizlm.apps.recommend.setup import init_application
-
     recipe = init_application(folder, catalog, interactions, items, force)
-    _out.print(f"recipe: {recipe}")
-    _out.print(f"next: bizlm app recommend train {folder}")
+    out.print(f"recipe: {recipe}")
+    out.print(f"next: bizlm app recommend train {folder}")
 
 
 @recommend_app.command("train")
@@ -59,24 +58,20 @@ def train(
     as_json: JsonOption = False,
 ) -> None:
     """Train the bi-encoder, the text scorer and the ranker; report held-out figures."""
-    from bizlm.apps.recommend.interactions import describe_report
-    from bizlm.apps.recommend.training import train_application
-    from bizlm.progress import Reporter, RichReporter
-
-    reporter = Reporter() if quiet or as_json else RichReporter(_err)
+    reporter = Reporter() if quiet or as_json else RichReporter(err)
     report = train_application(folder, reporter)
     if as_json:
-        _print_json(report)
+        emit_json(report)
         return
     for message in describe_report(report["data"]):
-        _out.print(message)
+        out.print(message)
     for key, value in report["split"].items():
-        _out.print(f"{key.replace('_', ' ')}: {value}")
+        out.print(f"{key.replace('_', ' ')}: {value}")
     test = report["test"]
     figures = ", ".join(
         f"{name} {test[name]:.3f}" for name in ("hr10", "ndcg10", "mrr", "auc", "coverage")
     )
-    _out.print(f"test ({test['users']} users, {test['protocol']}): {figures}")
+    out.print(f"test ({test['users']} users, {test['protocol']}): {figures}")
 
 
 @recommend_app.command("rank")
@@ -94,28 +89,26 @@ def rank(
     as_json: JsonOption = False,
 ) -> None:
     """Rank items for a user (or a new user's recent items)."""
-    from bizlm.apps.recommend.recommender import Recommender, Request
-
     answer = Recommender(folder).recommend(
         Request(
             user, list(recent or []), list(candidate) if candidate else None, k, not include_seen
         )
     )
     if as_json:
-        _print_json(answer)
+        emit_json(answer)
         return
     if answer["cold_start"]:
-        _out.print("No history for this user: the most popular items (cold_start).")
+        out.print("No history for this user: the most popular items (cold_start).")
     table = RichTable("#", "item", "score", "text", "because you used")
     for position, result in enumerate(answer["items"], start=1):
         because = "; ".join(entry["text"] for entry in result["because"])
         table.add_row(
             str(position), result["item"], f"{result['score']:.3f}", result["text"], because
         )
-    _out.print(table)
+    out.print(table)
     for reason, value in answer["ignored"].items():
         if value:
-            _err.print(f"{reason.replace('_', ' ')}: {value}")
+            err.print(f"{reason.replace('_', ' ')}: {value}")
 
 
 @recommend_app.command("serve")
@@ -127,8 +120,5 @@ def serve(
     registry: RegistryOption = None,
 ) -> None:
     """Serve POST /v1/recommend (and the scorer model) over HTTP."""
-    from bizlm.apps.recommend.service import create_recommend_app
-    from bizlm.serve.settings import ServeSettings
-
     settings = ServeSettings(registry_url=registry, host=host, auth=not no_auth).check()
     run_server(create_recommend_app(folder, settings), host, port)

@@ -1,0 +1,1 @@
+"""The ``bizlm app`` command groups: one module per application."""
