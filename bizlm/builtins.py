@@ -28,6 +28,7 @@ from bizlm.prompting.methods import FewShot, Pet, ZeroShot
 from bizlm.prompting.prompt_predictor import open_prompt_bundle
 from bizlm.tasks.base import open_task_bundle, register_task
 from bizlm.tasks.classify import ClassifyTask, MultiLabelTask
+from bizlm.tasks.generate import GenerateTask
 from bizlm.tasks.score import ScoreTask
 from bizlm.tasks.tag import TagTask
 
@@ -59,6 +60,7 @@ def register_tasks() -> None:
     register_task("classify/multi_label")(MultiLabelTask)
     register_task("score")(ScoreTask)
     register_task("tag")(TagTask)
+    register_task("generate")(GenerateTask)
 
 
 def register_strategies() -> None:

@@ -18,6 +18,7 @@ from bizlm.encodings import bad_character, printable
 from bizlm.errors import RecipeError
 from bizlm.methods import MethodConfig, method_class, method_config_class
 from bizlm.sections.continual import ContinualConfig
+from bizlm.sections.decoding import DecodingConfig, check_decoding
 from bizlm.sections.regularise import RegulariseConfig, check_regularise
 from bizlm.sections.track import TrackConfig
 from bizlm.sections.tune import TuneSpace
@@ -180,6 +181,9 @@ class Recipe(Section):
     continual: ContinualConfig = Field(
         default_factory=ContinualConfig, description="How `bizlm update` avoids forgetting."
     )
+    decoding: DecodingConfig = Field(
+        default_factory=DecodingConfig, description="How a generate model writes its answers."
+    )
     output: Path | None = Field(None, description="Bundle directory; default runs/<recipe name>.")
 
     @field_validator("method", mode="before")
@@ -202,8 +206,9 @@ class Recipe(Section):
         return self
 
     @model_validator(mode="after")
-    def _regularise_fits_task(self) -> Recipe:
+    def _sections_fit_task(self) -> Recipe:
         check_regularise(self.regularise, self.task)
+        check_decoding(self.decoding, self.task.type)
         return self
 
     @model_validator(mode="after")

@@ -19,10 +19,11 @@ class Section(BaseModel):
 class TaskConfig(Section):
     """What to predict from which columns (see ``bizlm.tasks`` for each type)."""
 
-    type: Literal["classify", "tag", "score"] = Field(
+    type: Literal["classify", "tag", "score", "generate"] = Field(
         "classify",
         description="classify: one label (or several) per text; tag: a label per token (NER); "
-        "score: a number per text or text pair (regression, matching, ranking).",
+        "score: a number per text or text pair (regression, matching, ranking); generate: an "
+        "answer per prompt (instruction tuning of a causal LM).",
     )
     text_column: str = Field("text", description="Column holding the input text.")
     text_pair_column: str | None = Field(
@@ -54,6 +55,20 @@ class TaskConfig(Section):
         description="tag: an I- tag that follows nothing is an error (strict) or becomes B- "
         "with a warning (lenient).",
     )
+    prompt_column: str = Field(
+        "prompt", description="generate: column of the prompt (rows without 'messages')."
+    )
+    response_column: str = Field(
+        "response", description="generate: column of the answer to learn (rows without messages)."
+    )
+    system: str | None = Field(
+        None, description="generate: system message of conversations that bring none."
+    )
+    chat_template: str | None = Field(
+        None,
+        description="generate: Jinja chat template that formats conversations; default: the "
+        "tokenizer's own, else a ChatML-style one.",
+    )
     long_inputs: Literal["auto", "truncate", "head_tail", "window"] = Field(
         "auto",
         description="Texts longer than train.max_length: cut and count them (truncate); keep "
@@ -82,10 +97,30 @@ class TaskConfig(Section):
             raise ValueError("text_pair_column applies to types classify and score, not tag")
         if self.labels is not None and self.type == "score":
             raise ValueError("labels do not apply to type score (it predicts a number)")
+        if self.labels is not None and self.type == "generate":
+            raise ValueError("labels do not apply to type generate (it writes text)")
+        if self.text_pair_column and self.type == "generate":
+            raise ValueError("text_pair_column applies to types classify and score, not generate")
+        generation_options = (
+            self.prompt_column != "prompt",
+            self.response_column != "response",
+            self.system is not None,
+            self.chat_template is not None,
+        )
+        if self.type != "generate" and any(generation_options):
+            raise ValueError(
+                "prompt_column, response_column, system and chat_template apply to type generate"
+            )
         return self
 
     @model_validator(mode="after")
     def _long_inputs_fit_type(self) -> TaskConfig:
+        if self.long_inputs in ("head_tail", "window") and self.type == "generate":
+            raise RecipeError(
+                f"task.long_inputs: {self.long_inputs} does not apply to generate: a long "
+                "conversation keeps its end (the prompt is cut from the left).",
+                hint="Use auto or truncate, or raise train.max_length.",
+            )
         if self.long_inputs == "head_tail" and self.type == "tag":
             raise RecipeError(
                 "task.long_inputs: head_tail applies to classify and score, not tag: a tagger "

@@ -123,7 +123,7 @@ def test_a_registered_method_is_found_by_name(monkeypatch) -> None:
 def test_the_builtins_are_registered() -> None:
     assert method_class("lora").__module__ == "bizlm.methods.lora"
     assert method_class("zeroshot").__module__ == "bizlm.prompting.methods"
-    assert sorted(TASKS) == ["classify", "classify/multi_label", "score", "tag"]
+    assert sorted(TASKS) == ["classify", "classify/multi_label", "generate", "score", "tag"]
     assert sorted(STRATEGIES) == ["adapters", "ewc", "lwf", "naive", "replay"]
     assert runtime_names() == ["onnxruntime", "torch", "transformers"]
 

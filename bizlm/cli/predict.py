@@ -108,6 +108,8 @@ def _shorten(text: str) -> str:
 
 
 def _describe(result: dict[str, Any]) -> str:
+    if "generated_text" in result:  # one line per text: line breaks of the answer escaped
+        return printable(result["generated_text"]) or "(empty)"
     if "entities" in result:
         return " ".join(f"[{e['type']}: {e['text']}]" for e in result["entities"]) or "(none)"
     if "labels" in result:

@@ -16,6 +16,7 @@ from bizlm.evaluation.metric_tables import (
 )
 from bizlm.evaluation.metric_tables import markdown_table as _table
 from bizlm.evaluation.metric_tables import markdown_text as _md
+from bizlm.evaluation.samples_view import samples_markdown
 
 
 class _Kind(NamedTuple):
@@ -65,6 +66,14 @@ _KINDS = {
         "AutoModelForSequenceClassification",
         "Where is my refund?",
     ),
+    "generate": _Kind(
+        "text-generation",
+        "text generator (instruction-tuned causal language model)",
+        "answers prompts in the manner of the answers it was trained on",
+        "It writes fluent text that may be wrong: check its answers before acting on them.",
+        "AutoModelForCausalLM",
+        "Where is my refund?",
+    ),
 }
 
 # (card row name, summary keys tried in order)
@@ -89,9 +98,12 @@ def _first(summary: Mapping[str, Any], keys: Sequence[str]) -> Any:
 
 
 def _task_kind(summary: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> str:
-    """``classify``, ``multi-label``, ``tag`` or ``score``, from the task name or the metrics."""
+    """``classify``, ``multi-label``, ``tag``, ``score`` or ``generate``, from the task name or
+    the metrics."""
     task = str(summary.get("task") or "").lower()
     found = metrics or {}
+    if task == "generate" or "rouge_l" in found:
+        return "generate"
     if task == "tag" or "per_type" in found:
         return "tag"
     if task == "score" or {"mse", "mrr", "n_groups"} & found.keys():
@@ -207,7 +219,7 @@ def _limitations(
             f"- Calibration: the expected calibration error on the test data is {ece:.4f}; "
             "treat the reported probabilities as rough confidence, not exact odds."
         )
-    elif kind != "score":
+    elif kind not in ("score", "generate"):
         lines.append("- Calibration was not measured: treat the probabilities as rough scores.")
     languages = _languages(data)
     if languages and {x.lower() for x in languages} <= _ENGLISH:
@@ -287,7 +299,9 @@ def render_model_card(
         [front_matter + f"# {_md(name)}", "", f"A {_KINDS[kind].noun} fine-tuned with bizlm."],
         _model_details(summary, labels),
         _training_data(data, labels),
-        _evaluation(metrics, labels) + baseline_markdown(metrics, baseline, majority, verdict),
+        _evaluation(metrics, labels)
+        + baseline_markdown(metrics, baseline, majority, verdict)
+        + samples_markdown(metrics),
         _intended_use(intended_use, kind, labels),
         _limitations(data, kind, labels, metrics),
         _how_to_use(kind),

@@ -20,6 +20,7 @@ from bizlm.evaluation.metric_tables import (
     scalar_metrics,
     threshold_rows,
 )
+from bizlm.evaluation.samples_view import samples_html
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -256,11 +257,11 @@ def render_report(
     ``metrics`` is the output of one of the metric functions of :mod:`bizlm.evaluation`
     (classification, multi-label, entity, regression, ranking, or a merge of the last two).
     Every scalar metric is shown; per-class or per-entity-type scores, decision thresholds, a
-    confusion matrix and a reliability diagram are shown when present. ``labels`` orders the
-    per-class rows and names the confusion matrix axes (it may be empty). ``history`` is a
-    list of training-log records (``step``, ``epoch``, ``train_loss``, ``val_loss`` and any
-    ``val_<metric>``); ``summary`` is shown as a key/value table. Pictures are embedded as
-    base64 PNG data URIs, and every user-supplied string is HTML-escaped.
+    confusion matrix, a reliability diagram and sample generations are shown when present.
+    ``labels`` orders the per-class rows and names the confusion matrix axes (may be empty).
+    ``history`` is a list of training-log records (``step``, ``epoch``, ``train_loss``,
+    ``val_loss`` and any ``val_<metric>``); ``summary`` is shown as a key/value table.
+    Pictures are embedded as base64 PNG data URIs; every user-supplied string is HTML-escaped.
     ``extra_sections`` are ready HTML fragments appended at the end (already escaped).
     ``baseline``, ``majority`` and ``verdict`` (see :mod:`bizlm.evaluation.verdict`) add a
     "Baseline" section after the summary: the verdict, highlighted, and the comparison.
@@ -272,6 +273,7 @@ def render_report(
             f"<h2>Headline metrics</h2>\n{_headline(metrics)}",
             *_per_item_sections(metrics, labels),
             *_figure_sections(metrics, labels, history),
+            *samples_html(metrics),
             *extra_sections,
         ]
     )

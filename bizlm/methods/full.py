@@ -13,4 +13,4 @@ class FullFineTuning(AdaptationMethod):
     train_defaults = TrainDefaults(
         learning_rate=5e-5, basis="BERT's fine-tuning range (Devlin et al., 2019: 2e-5 to 5e-5)"
     )
-    supported_tasks = ("classify", "tag", "score")
+    supported_tasks = ("classify", "tag", "score", "generate")

@@ -13,7 +13,12 @@ from transformers import PreTrainedModel
 from bizlm.methods.base import AdaptationMethod, MethodConfig, TrainingPlan
 from bizlm.methods.selection import check_targets, head_module_names
 
-TASK_TYPES = {"classify": TaskType.SEQ_CLS, "score": TaskType.SEQ_CLS, "tag": TaskType.TOKEN_CLS}
+TASK_TYPES = {
+    "classify": TaskType.SEQ_CLS,
+    "score": TaskType.SEQ_CLS,
+    "tag": TaskType.TOKEN_CLS,
+    "generate": TaskType.CAUSAL_LM,
+}
 
 
 class PeftMethodConfig(MethodConfig):
@@ -23,14 +28,18 @@ class PeftMethodConfig(MethodConfig):
         None, description="Layers to adapt (name suffixes); default: peft's choice for the model."
     )
     modules_to_save: list[str] | None = Field(
-        None, description="Modules trained in full and saved with the adapter; default: the head."
+        None,
+        description="Modules trained in full and saved with the adapter; default: the head "
+        "(none for generate: a causal LM's output layer is its pretrained word matrix).",
     )
 
 
 class PeftMethod(AdaptationMethod):
-    """A method whose adapter is a ``peft`` config; the task head is always trained and saved."""
+    """A method whose adapter is a ``peft`` config; the task head (if the task adds one) is
+    trained and saved with it. Without ``target_modules`` peft picks the layers by model type
+    (Llama, Qwen: q_proj and v_proj; GPT-2: c_attn)."""
 
-    supported_tasks = ("classify", "tag", "score")
+    supported_tasks = ("classify", "tag", "score", "generate")
 
     def peft_config(self, model: PreTrainedModel, plan: TrainingPlan) -> dict:
         """Keyword arguments for this method's peft config class (without task and head)."""
@@ -40,7 +49,7 @@ class PeftMethod(AdaptationMethod):
     uses_target_modules = True
 
     def prepare(self, model: PreTrainedModel, plan: TrainingPlan) -> torch.nn.Module:
-        """Freeze the backbone and attach the adapter; the head stays trainable."""
+        """Freeze the backbone and attach the adapter; a new task head stays trainable."""
         config: PeftMethodConfig = self.config  # type: ignore[assignment]
         if self.uses_target_modules:
             check_targets(config.target_modules, model, "target_modules")
@@ -50,7 +59,8 @@ class PeftMethod(AdaptationMethod):
             options["target_modules"] = config.target_modules
         peft_config = self.peft_config_class(
             task_type=TASK_TYPES[plan.task],
-            modules_to_save=config.modules_to_save or head_module_names(model),
+            modules_to_save=config.modules_to_save
+            or (None if plan.task == "generate" else head_module_names(model)),
             **options,
         )
         return get_peft_model(model, peft_config)

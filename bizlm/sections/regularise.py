@@ -88,6 +88,7 @@ _NAMES = {
     "classify/multi_label": "multi-label classify",
     "tag": "tag",
     "score": "score",
+    "generate": "generate",
 }
 
 

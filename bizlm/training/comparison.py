@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bizlm.errors import RecipeError
 from bizlm.evaluation.baseline import fit_baseline, majority_scores
 from bizlm.evaluation.verdict import verdict
 from bizlm.recipe import Recipe
@@ -20,7 +21,16 @@ from bizlm.training.prepare import PreparedData
 
 
 def majority_for(recipe: Recipe, data: PreparedData) -> dict[str, Any] | None:
-    """The majority-class predictor's scores on validation and test (None for tag)."""
+    """The majority-class predictor's scores on validation and test (None for tag, and for
+    generate, which has no class and no TF-IDF baseline either: its answers are text)."""
+    if recipe.task.type == "generate":
+        if recipe.evaluation.min_margin is not None:
+            raise RecipeError(
+                "evaluation.min_margin is a margin over the baseline, and task type generate "
+                "has none.",
+                hint="Remove evaluation.min_margin from the recipe.",
+            )
+        return None
     return majority_scores(recipe.task.type, recipe.task.multi_label, data.splits, data.labels)
 
 
@@ -31,7 +41,8 @@ def compare_with_baselines(
     metrics: dict[str, Any],
     majority: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(scores to add to the bundle's metrics, the verdict); nothing for tag or zero-shot runs.
+    """(scores to add to the bundle's metrics, the verdict); nothing for tag, generate or
+    zero-shot runs.
 
     ``metrics`` holds the model's scores per split; the added scores are ``baseline`` (when
     ``evaluation.baseline`` is on) and ``majority``.
