@@ -12,6 +12,7 @@ from bizlm.encodings import bad_character, printable
 from bizlm.errors import BizlmError
 from bizlm.predict_files import predict_file
 from bizlm.predictor import load
+from bizlm.tasks.generate_predictor import GeneratePredictor
 
 #: characters of each text shown beside its prediction; --json prints texts in full
 SHOWN_CHARACTERS = 200
@@ -25,7 +26,9 @@ def predict(
         typer.Option("--pair", help="Second text of each pair (pair models), once per text."),
     ] = None,
     input_: Annotated[Path | None, typer.Option("--input", help="File of texts.")] = None,
-    text_column: Annotated[str | None, typer.Option(help="Text column of --input.")] = None,
+    text_column: Annotated[
+        str | None, typer.Option(help="Text column of --input (generate: the prompt column).")
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -49,6 +52,10 @@ def predict(
     _check_arguments(pairs or [], "Pair text")
 
     predictor = load(bundle)
+    streamed = isinstance(predictor, GeneratePredictor) and not (pairs or as_json)
+    if texts and len(texts) == 1 and streamed:  # one answer, printed as it is written
+        _stream_answer(predictor, texts[0])
+        return
     if texts:
         results = predictor.predict(texts, batch_size, pairs=pairs or None)
         if as_json:
@@ -83,18 +90,34 @@ def _check_arguments(values: list[str], what: str) -> None:
             )
 
 
+def _stream_answer(predictor: GeneratePredictor, text: str) -> None:
+    """Print the answer to ``text`` as it is written, then a tab and the text: the line that
+    :func:`_print_predictions` prints once the answer is complete."""
+    written = False
+    for piece in predictor.stream(text):
+        _write(printable(piece), end="")  # line breaks escaped: one line, as for many texts
+        written = True
+    shown = _shorten(text)
+    _write(f"{'' if written else '(empty)'}\t{printable(shown)}")
+    _note_shortened(int(shown != text))
+
+
 def _print_predictions(texts: list[str], results: list[dict[str, Any]]) -> None:
     """One line per text: the prediction, a tab, then the text (long texts shortened)."""
     shortened = 0
     for text, result in zip(texts, results, strict=True):
         shown = _shorten(text)
         shortened += shown != text
-        out.print(
-            f"{_describe(result)}\t{printable(shown)}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        _write(f"{_describe(result)}\t{printable(shown)}")
+    _note_shortened(shortened)
+
+
+def _write(text: str, end: str = "\n") -> None:
+    """Print ``text`` as it is (no markup, colours or wrapping) and flush it."""
+    out.print(text, markup=False, highlight=False, soft_wrap=True, end=end)
+
+
+def _note_shortened(shortened: int) -> None:
     if shortened:
         err.print(
             f"{shortened} text(s) longer than {SHOWN_CHARACTERS} characters shortened above; "

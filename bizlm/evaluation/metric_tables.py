@@ -1,8 +1,9 @@
 """Turn any task's metrics dict into rows for people: shared by the HTML report and the card.
 
 A metrics dict comes from one of the metric functions of :mod:`bizlm.evaluation`
-(classification, multi-label, entity, regression, ranking, or a merge of the last two). These
-helpers find what it holds, so the renderers never assume a task.
+(classification, multi-label, entity, regression, ranking, or a merge of the last two) or of
+:mod:`bizlm.metrics.generation` (generated text). These helpers find what it holds, so the
+renderers never assume a task.
 """
 
 from __future__ import annotations
@@ -41,12 +42,21 @@ METRIC_NAMES = {
     "global_auc": "AUC (all items)",
     "relevance_threshold": "Relevance threshold",
     "groups_skipped": "Groups skipped (one item or one class)",
+    "count": "Examples",
+    "rouge_l": "ROUGE-L (F-measure)",
+    "chrf": "chrF",
+    "exact_match": "Exact match",
+    "json_valid": "Valid JSON",
+    "json_field_accuracy": "JSON field accuracy",
+    "perplexity": "Perplexity",
 }
 # key figures, most telling first; "ndcg@" stands for any cut-off
 _HEADLINE_KEYS = (
     *("accuracy", "micro_f1", "f1", "macro_f1", "subset_accuracy", "ece", "token_accuracy"),
     *("rmse", "mae", "pearson", "spearman", "ndcg@", "mrr", "auc"),
+    *("json_field_accuracy", "json_valid", "rouge_l", "chrf", "exact_match", "perplexity"),
 )
+_COUNT_KEYS = ("n", "n_groups", "count")  # the number of examples (or groups) scored
 _ITEM_FIELDS = ("precision", "recall", "f1", "support")
 # (metrics key, section title, first column, HTML table class)
 _PER_ITEM = (
@@ -114,7 +124,7 @@ def headline_keys(metrics: Mapping[str, Any]) -> list[str]:
         match = next((k for k in keys if k == wanted or (prefix and k.startswith(wanted))), None)
         if match and match not in chosen:
             chosen.append(match)
-    return chosen[:3] + [k for k in ("n", "n_groups") if k in keys][:1]
+    return chosen[:3] + [k for k in _COUNT_KEYS if k in keys][:1]
 
 
 def entity_types(labels: Sequence[Any]) -> list[str]:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.bundle import read_bundle_info
+from bizlm.bundle_info import BundleInfo
 from bizlm.errors import BizlmError, BundleError
 from bizlm.registry.db import RegistryError
 
@@ -16,16 +17,24 @@ class PromotionRefused(RegistryError):
     exit_code = 3
 
 
+def require_servable(path: Path, info: BundleInfo) -> None:
+    """Refuse a bundle the server cannot answer for: it serves single-label classifiers (the
+    predict routes) and generate bundles (the chat and completion routes)."""
+    from bizlm.tasks.base import require_single_label  # torch: registry commands stay quick
+
+    if info.task_type != "generate":
+        require_single_label(path, info, "serving")
+
+
 def load_servable(path: Path) -> Any:
     """Load a bundle as the model server does; any failure is a :class:`BizlmError` saying why.
 
     Imports the model libraries on first use, so registry commands that load nothing stay quick.
     """
     from bizlm.predictor import load  # torch, transformers: registry commands stay quick
-    from bizlm.tasks.base import require_single_label  # torch: as above
 
     try:
-        require_single_label(path, read_bundle_info(path), "serving")
+        require_servable(path, read_bundle_info(path))
         return load(path)
     except BizlmError:
         raise

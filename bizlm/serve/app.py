@@ -20,10 +20,11 @@ from bizlm.serve.errors import ApiError, error_responses, install_error_handlers
 from bizlm.serve.limits import BodyLimitMiddleware, HeaderCountMiddleware, bounded_path_numbers
 from bizlm.serve.manager import ModelManager
 from bizlm.serve.observe import ObserveMiddleware, ServerMetrics
+from bizlm.serve.openai_routes import add_openai_routes, model_catalog
+from bizlm.serve.openai_schemas import ModelCatalog
 from bizlm.serve.predictions import build_predictions
 from bizlm.serve.schemas import (
     ModelInfo,
-    ModelList,
     PredictResponse,
     Readiness,
     ReloadResult,
@@ -96,7 +97,8 @@ def create_app(
     app = FastAPI(
         title="bizlm model server",
         version="1",
-        description="Text classifiers trained with bizlm, behind an authenticated JSON API.",
+        description="Text classifiers and generators trained with bizlm, behind an authenticated "
+        "JSON API; generators also answer OpenAI's chat and completion requests.",
         lifespan=lifespan,
         dependencies=[Depends(bounded_path_numbers)],
     )
@@ -213,15 +215,14 @@ def _add_routes(
 
     @app.get(
         "/v1/models",
-        response_model=ModelList,
+        response_model=ModelCatalog,
         tags=["models"],
         responses=error_responses(*_COMMON_ERRORS),
     )
-    async def list_models(_: predict_caller) -> ModelList:
-        """Every served model with its version, labels and metrics."""
-        return ModelList(
-            models=[ModelInfo(**m.current.describe(n)) for n, m in sorted(runtime.models().items())]
-        )
+    async def list_models(_: predict_caller) -> ModelCatalog:
+        """Every served model with its version, labels and metrics (``models``); the generate
+        models also as OpenAI model objects (``data``), for OpenAI clients."""
+        return model_catalog(runtime.models())
 
     @app.get(
         "/v1/models/{name}",
@@ -267,6 +268,8 @@ def _add_routes(
             version=result.version,
             predictions=build_predictions(result, body.top_k, body.return_probabilities),
         )
+
+    add_openai_routes(app, settings, lambda name: _served(runtime, name), predict_caller)
 
     @app.post(
         "/v1/admin/reload",

@@ -14,6 +14,7 @@ from bizlm.serve.audit import AuditLog
 NO_MODEL = "-"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+_FIRST_TOKEN_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
 class ServerMetrics:
@@ -51,6 +52,26 @@ class ServerMetrics:
         self.queue_depth = Gauge(
             "bizlm_queue_depth",
             "Requests waiting for a micro-batch.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.first_token = Histogram(
+            "bizlm_time_to_first_token_seconds",
+            "Time from a chat or completion request to its first generated text.",
+            ["model"],
+            buckets=_FIRST_TOKEN_BUCKETS,
+            registry=self.registry,
+        )
+        self.generated_tokens = Counter(
+            "bizlm_generated_tokens",
+            "Tokens generated for chat and completion requests.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.tokens_in_flight = Gauge(
+            "bizlm_tokens_in_flight",
+            "Tokens still to generate for the generations running now (each counts its "
+            "max_tokens until it ends).",
             ["model"],
             registry=self.registry,
         )

@@ -13,12 +13,13 @@ import numpy as np
 from bizlm.bundle import read_bundle_info
 from bizlm.explain import explain
 from bizlm.predictor import Predictor, load
+from bizlm.registry.servable import require_servable
 from bizlm.registry.versions import ModelVersion, headline_metrics
 from bizlm.serve.batcher import Job, MicroBatcher
 from bizlm.serve.errors import ApiError
+from bizlm.serve.generation import GenerationWorker
 from bizlm.serve.observe import ServerMetrics
 from bizlm.serve.settings import ServeSettings
-from bizlm.tasks.base import require_single_label
 
 BUNDLE_VERSION = "bundle"
 # A micro-batch runs as length-sorted forward passes of at most this many texts: concurrent
@@ -33,6 +34,11 @@ class LoadedModel:
     predictor: Predictor
     version: str
     stage: str | None = None
+
+    @property
+    def generates(self) -> bool:
+        """True for a generate bundle: it answers the chat and completion routes, not predict."""
+        return self.predictor.info.task_type == "generate"
 
     def describe(self, name: str) -> dict[str, Any]:
         """Name, version, labels, headline metrics and lineage, for ``GET /v1/models``."""
@@ -52,7 +58,7 @@ class LoadedModel:
 def load_bundle(path: Path, loaded: Predictor | None = None) -> LoadedModel:
     """A bundle given directly on the command line; ``loaded`` is its predictor if the caller
     has loaded it already (an application that also uses the model), so it is not loaded twice."""
-    require_single_label(path, read_bundle_info(path), "serving")
+    require_servable(path, read_bundle_info(path))
     return LoadedModel(loaded if loaded is not None else load(path), BUNDLE_VERSION)
 
 
@@ -83,6 +89,8 @@ class ServedModel:
         self.name = name
         self._loaded = loaded
         self.settings = settings
+        self.metrics = metrics
+        self._generation: GenerationWorker | None = None
         batch_sizes = metrics.batch_size.labels(model=name)
         inference = metrics.inference.labels(model=name)
 
@@ -106,6 +114,14 @@ class ServedModel:
 
     async def predict(self, texts: list[str], explain_method: str | None = None) -> JobResult:
         """Classify texts (and explain them if asked), or answer 504 past the timeout."""
+        if self._loaded.generates:
+            raise ApiError(
+                400,
+                "wrong_route",
+                f"Model '{self.name}' generates text; it has no labels to predict. Send its "
+                "requests to POST /v1/chat/completions or POST /v1/completions "
+                f'with "model": "{self.name}".',
+            )
         future = self.batcher.submit(texts, explain_method)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.settings.timeout_s)
@@ -126,9 +142,17 @@ class ServedModel:
             future.cancel()
             raise
 
+    def generation(self) -> GenerationWorker:
+        """The thread that generates text for this model (started on first use)."""
+        if self._generation is None:
+            self._generation = GenerationWorker(self.name, lambda: self._loaded, self.metrics)
+        return self._generation
+
     def close(self) -> None:
-        """Answer the queued requests, then stop the worker thread."""
+        """Answer the queued requests, then stop the worker threads."""
         self.batcher.close()
+        if self._generation is not None:
+            self._generation.close()
 
     def _run(self, jobs: list[Job]) -> list[JobResult]:
         loaded = self._loaded  # one version for the whole batch, even if a swap happens now

@@ -127,6 +127,15 @@ class ServeSettings:
         metadata=cli_option("Most texts per request with explain.", panel=LIMITS, bound="positive"),
     )
     explain_steps: int = field(default=20, metadata=cli_option(bound="positive"))
+    max_new_tokens: int = field(
+        default=512,
+        metadata=cli_option(
+            "Most tokens a chat or completion request may generate (its max_tokens).",
+            panel=LIMITS,
+            minimum=1,
+            maximum=32768,
+        ),
+    )
     timeout_s: float = field(
         default=30.0,
         metadata=cli_option(

@@ -3,18 +3,20 @@
 Prompts are formatted with the bundle's chat template, batched by length (longest first) with
 left padding, and answered by ``transformers``' ``generate`` with the KV cache. An answer ends
 at the end-of-sequence token, at the template's end-of-turn marker, or before the first stop
-string; the decoding settings of the recipe apply unless a call overrides them.
+string; the decoding settings of the recipe apply unless a call overrides them. ``stream``
+yields one answer in pieces as it is written (``bizlm.tasks.generate_streaming``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
+from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel, StoppingCriteriaList
 from transformers.models.auto.modeling_auto import (
     MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
     MODEL_FOR_MASKED_LM_MAPPING_NAMES,
@@ -23,7 +25,7 @@ from transformers.models.auto.modeling_auto import (
 from bizlm.batching import length_sorted_batches
 from bizlm.bundle_info import BundleInfo
 from bizlm.data.conversations import Conversation, parse_messages, single_turn
-from bizlm.errors import BizlmError, RecipeError
+from bizlm.errors import BizlmError, DataError, RecipeError
 from bizlm.log import logger
 from bizlm.predictor import Predictor, check_texts
 from bizlm.sections.decoding import DecodingConfig
@@ -33,6 +35,7 @@ from bizlm.tasks.generate_encoding import (
     install_chat_template,
     turn_end,
 )
+from bizlm.tasks.generate_streaming import AnswerStreamer, StopFlag, answer_text
 from bizlm.yaml_files import validate_mapping
 
 DEFAULT_BATCH_SIZE = 16
@@ -119,20 +122,7 @@ class GeneratePredictor(Predictor):
     ) -> list[str]:
         """The assistant's next turn in each conversation (messages ending on the user)."""
         settings = self.settings(overrides)
-        system = self.info.task_settings.get("system")
-        encoded = []
-        for index, messages in enumerate(conversations):
-            conversation = parse_messages(messages, f"Conversation {index}", answered=False)
-            if system and conversation[0]["role"] != "system":
-                conversation.insert(0, {"role": "system", "content": system})
-            encoded.append(encode_prompt(self.tokenizer, conversation, self.max_length + 1))
-        cut = sum(len(ids) > self.max_length for ids in encoded)
-        if cut:
-            logger.warning(
-                f"{cut} of {len(encoded)} prompts are longer than max_length={self.max_length} "
-                "tokens; their start was cut."
-            )
-        encoded = [ids[-self.max_length :] for ids in encoded]
+        encoded = self._encode(conversations, "Conversation {index}")
         answers = [""] * len(encoded)
         lengths = [len(ids) for ids in encoded]
         for batch in length_sorted_batches(lengths, batch_size, self.call_overhead()):
@@ -140,6 +130,66 @@ class GeneratePredictor(Predictor):
             for index, text in zip(batch, texts, strict=True):
                 answers[index] = text
         return answers
+
+    def stream(self, prompt: str | list[dict], **overrides: Any) -> Iterator[str]:
+        """Pieces of the answer to one prompt (a text, or a conversation ending on the user)
+        as they are written; joined, they are the answer :meth:`generate` (or :meth:`chat`)
+        gives with the same settings. Bad input or settings are refused here, before any
+        generation; generation starts with the first piece read, in a background thread, and
+        stops after the current token once the iterator is closed or dropped."""
+        settings = self.settings(overrides)
+        if isinstance(prompt, str):
+            conversation = single_turn(prompt, None, None)
+        elif isinstance(prompt, list):
+            conversation = prompt
+        else:
+            raise DataError(
+                f"The prompt is a {type(prompt).__name__}, not a text or a list of messages.",
+                hint='Pass a text, or messages such as [{"role": "user", "content": "..."}].',
+            )
+        [ids] = self._encode([conversation], "The conversation")
+        return self._stream(ids, settings)
+
+    def _stream(self, ids: list[int], settings: DecodingConfig) -> Iterator[str]:
+        """Run ``generate`` on one prompt in a thread and yield its answer's pieces; closing
+        this generator sets the flag that stops the generation, and waits for the thread."""
+        options, stops = self._options(settings)
+        streamer = AnswerStreamer(self.tokenizer, self.end_ids, stops)
+        closed = threading.Event()
+        device = next(self.model.parameters()).device
+        options.update(
+            input_ids=torch.tensor([ids], device=device),
+            attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=device),
+            streamer=streamer,
+            stopping_criteria=StoppingCriteriaList([StopFlag(closed)]),
+        )
+        failure: list[Exception] = []
+        thread = threading.Thread(
+            target=self._generate_streaming,
+            args=(options, streamer, failure),
+            name="bizlm-generate-stream",
+            daemon=True,
+        )
+        thread.start()
+        try:
+            yield from streamer
+        finally:
+            closed.set()
+            thread.join()
+        if failure:
+            raise failure[0]
+
+    def _generate_streaming(
+        self, options: dict[str, Any], streamer: AnswerStreamer, failure: list[Exception]
+    ) -> None:
+        """``generate`` feeding ``streamer``; an error is kept for the reader, whose
+        iteration it ends."""
+        try:
+            with torch.inference_mode():
+                self.model.generate(**options)
+        except Exception as exc:  # raised again in the reader's thread
+            failure.append(exc)
+            streamer.close()
 
     def predict(
         self,
@@ -167,10 +217,36 @@ class GeneratePredictor(Predictor):
         device = next(self.model.parameters()).device
         input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in rows], device=device)
         mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in rows])
+        options, stops = self._options(settings)
+        output = self.model.generate(input_ids=input_ids, attention_mask=mask.to(device), **options)
+        return [self._answer(row[width:].tolist(), stops) for row in output]
+
+    def _encode(self, conversations: Sequence[Any], where: str) -> list[list[int]]:
+        """Prompt token ids of each conversation (checked, after the recipe's system message),
+        keeping the last ``max_length``; ``where`` names one in errors (``{index}``: its
+        position). Warns when prompts were cut."""
+        system = self.info.task_settings.get("system")
+        encoded = []
+        for index, messages in enumerate(conversations):
+            place = where.format(index=index)
+            conversation = parse_messages(messages, place, answered=False)
+            if system and conversation[0]["role"] != "system":
+                conversation.insert(0, {"role": "system", "content": system})
+            encoded.append(encode_prompt(self.tokenizer, conversation, self.max_length + 1))
+        cut = sum(len(ids) > self.max_length for ids in encoded)
+        if cut:
+            logger.warning(
+                f"{cut} of {len(encoded)} prompts are longer than max_length={self.max_length} "
+                "tokens; their start was cut."
+            )
+        return [ids[-self.max_length :] for ids in encoded]
+
+    def _options(self, settings: DecodingConfig) -> tuple[dict[str, Any], list[str]]:
+        """``generate`` options for ``settings``, and the stop strings that end an answer."""
         options: dict[str, Any] = {
             "max_new_tokens": settings.max_new_tokens,
             "do_sample": settings.do_sample,
-            "pad_token_id": pad,
+            "pad_token_id": self.pad_token_id,
             "eos_token_id": self.end_ids or None,
         }
         if settings.do_sample:
@@ -180,12 +256,9 @@ class GeneratePredictor(Predictor):
         stops = [*settings.stop, *([self.turn_end] if self.turn_end else [])]
         if stops:
             options.update(stop_strings=stops, tokenizer=self.tokenizer)
-        output = self.model.generate(input_ids=input_ids, attention_mask=mask.to(device), **options)
-        return [self._answer(row[width:].tolist(), stops) for row in output]
+        return options, stops
 
     def _answer(self, tokens: list[int], stops: list[str]) -> str:
         """The text of generated ``tokens`` up to the first end token or stop string."""
         end = next((i for i, token in enumerate(tokens) if token in self.end_ids), len(tokens))
-        text = self.tokenizer.decode(tokens[:end], skip_special_tokens=True)
-        found = [text.find(stop) for stop in stops if stop in text]
-        return text[: min(found)].strip() if found else text.strip()
+        return answer_text(self.tokenizer.decode(tokens[:end], skip_special_tokens=True), stops)

@@ -72,14 +72,19 @@ def _read_sources(task: Task, recipe: Recipe, summary: dict[str, Any]) -> dict[s
 def _check_training_data(
     recipe: Recipe, examples: Examples, source: str, summary: dict[str, Any]
 ) -> None:
-    """Warn about the texts of a classify or score training file (the wrong text column, a
-    model that cannot read them); refuse a single-label classify file with one label only."""
+    """Warn about the texts of a classify, score or generate training file (the wrong text
+    or prompt column, a model that cannot read them); refuse a single-label classify file with
+    one label only."""
     config = recipe.task
     if config.type == "tag":
         return
     texts = examples.texts + [""] * len(examples.skipped.get(EMPTY_TEXT, []))
+    key, column = "text_column", f"column '{config.text_column}'"
+    if config.type == "generate":  # the texts are the prompts (or the chats' last user turns)
+        key, column = "prompt_column", f"prompt column '{config.prompt_column}'"
     for problem in text_column_problems(texts):
-        warn(summary, f"{source}, column '{config.text_column}': {problem}")
+        problem = problem.replace("task.text_column", f"task.{key}")
+        warn(summary, f"{source}, {column}: {problem}")
     language = model_language_warning(recipe.model, examples.texts)
     if language:
         warn(summary, language)

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_rows, one_epoch_recipe, write_csv
+from tests.tasks.conftest import tiny_chat_model_dir  # noqa: F401  (the fixture, shared)
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +90,34 @@ def forbid_server_loading(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError(f"the server loaded {path} again")
 
     monkeypatch.setattr("bizlm.serve.served.load", no_second_load)
+
+
+@pytest.fixture(scope="session")
+def tiny_generate_bundle(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A generate bundle of the tiny random Llama (one quick epoch: its answers are noise),
+    with max_length 24 so that long prompts are cut; served under its folder name 'chat'."""
+    import bizlm
+
+    model = request.getfixturevalue("tiny_chat_model_dir")  # a random Llama, tests/tasks
+    folder = tmp_path_factory.mktemp("serve-generate")
+    rows = [{"prompt": "say hello to anna", "response": "hello anna"}] * 8
+    train = folder / "train.jsonl"
+    train.write_text("".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+    recipe = {
+        "model": str(model),
+        "task": {"type": "generate"},
+        "data": {"train": str(train)},
+        "method": "full",
+        "train": {
+            "epochs": 1,
+            "batch_size": 8,
+            "max_length": 24,
+            "learning_rate": 1e-4,
+            "warmup_ratio": 0.0,
+            "early_stopping_patience": None,
+        },
+        "output": str(folder / "chat"),
+    }
+    return Path(bizlm.train(recipe).bundle)

@@ -172,9 +172,9 @@ def test_full_training_lowers_the_loss_and_writes_the_documents(full_bundle: Pat
     assert bizlm.load(full_bundle).generate(["say goodbye to bob"]) == ["goodbye bob"]
     card = (full_bundle / "MODEL_CARD.md").read_text()
     assert "pipeline_tag: text-generation" in card and "### Sample generations" in card
-    assert "| rouge_l |" in card and "Calibration" not in card
+    assert "| ROUGE-L (F-measure) |" in card and "Calibration" not in card
     report = (full_bundle / "report.html").read_text()
-    assert "<h2>Sample generations</h2>" in report and "chrf" in report
+    assert "<h2>Sample generations</h2>" in report and "chrF" in report
 
 
 def test_max_new_tokens_and_stop_strings(tiny_chat_model_dir: Path, full_bundle: Path) -> None:
