@@ -14,8 +14,6 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from rouge_score.rouge_scorer import RougeScorer
-from rouge_score.tokenizers import Tokenizer
 from sacrebleu.metrics import CHRF
 
 # Han (with extensions and compatibility ideographs), hiragana, katakana, hangul and jamo.
@@ -27,12 +25,36 @@ _CJK = (
 _TOKEN = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
 
 
-class WordOrCharTokenizer(Tokenizer):
-    """Case-folded words of any script, with every CJK character a token of its own."""
+def rouge_tokens(text: str) -> list[str]:
+    """``text`` as ROUGE tokens: case-folded words of any script, every CJK character a token
+    of its own."""
+    return _TOKEN.findall(text.casefold())
 
-    def tokenize(self, text: str) -> list[str]:
-        """Split ``text`` into tokens for ROUGE."""
-        return _TOKEN.findall(text.casefold())
+
+def rouge_l(prediction: str, reference: str) -> float:
+    """ROUGE-L F-measure (Lin, 2004): the longest common subsequence of the two token lists,
+    as precision over the prediction and recall over the reference; 0 when either is empty.
+
+    Written here rather than taken from ``rouge-score``, whose import installs absl's logging
+    handler on the captured ``sys.stderr`` (closed by the next ``logging.config`` call, such
+    as the server's).
+    """
+    predicted, wanted = rouge_tokens(prediction), rouge_tokens(reference)
+    if not predicted or not wanted:
+        return 0.0
+    previous = [0] * (len(wanted) + 1)
+    for token in predicted:
+        current = [0]
+        for index, other in enumerate(wanted):
+            current.append(
+                previous[index] + 1 if token == other else max(previous[index + 1], current[index])
+            )
+        previous = current
+    common = previous[-1]
+    if not common:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(wanted)
+    return 2 * precision * recall / (precision + recall)
 
 
 def normalise(text: str) -> str:
@@ -106,9 +128,8 @@ def generation_metrics(predictions: Sequence[str], references: Sequence[str]) ->
     (share of reference fields the prediction holds with an equal, normalised value).
     """
     count = _check(predictions=predictions, references=references)
-    scorer = RougeScorer(["rougeL"], tokenizer=WordOrCharTokenizer())
     rouge = sum(
-        scorer.score(reference, prediction)["rougeL"].fmeasure
+        rouge_l(prediction, reference)
         for prediction, reference in zip(predictions, references, strict=True)
     )
     chrf = CHRF().corpus_score(list(predictions), [list(references)]).score / 100

@@ -1,13 +1,15 @@
 """Generated-text metrics against hand-computed cases."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
 from bizlm.metrics.generation import (
-    WordOrCharTokenizer,
     generation_metrics,
     normalise,
+    rouge_tokens,
     sample_table,
 )
 
@@ -36,7 +38,7 @@ def test_rouge_l_is_the_mean_over_examples() -> None:
 
 
 def test_chinese_is_scored_by_characters() -> None:
-    assert WordOrCharTokenizer().tokenize("退款 OK, Café東京") == [
+    assert rouge_tokens("退款 OK, Café東京") == [
         "退", "款", "ok", "café", "東", "京",
     ]  # fmt: skip
     m = generation_metrics(["我要退款"], ["我想退款"])  # one character of four differs
@@ -127,3 +129,12 @@ def test_sample_table_refuses_bad_input() -> None:
         sample_table(["p"], ["r"], ["g"], k=0)
     with pytest.raises(ValueError, match="lengths differ: prompts 2, references 1, predictions 1"):
         sample_table(["p", "q"], ["r"], ["g"])
+
+
+def test_scoring_generations_leaves_the_host_logging_alone() -> None:
+    """absl (imported by rouge-score) puts a handler on the stderr of the moment, which the
+    next logging.config call (the server's) closes: the metrics must not bring it in."""
+    script = "import sys, bizlm.tasks.generate; print('absl' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
