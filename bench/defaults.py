@@ -9,6 +9,8 @@ same test split; the margin is the model's test macro-F1 minus the baseline's, i
 
 Run: python bench/defaults.py [--sets a,b] [--seeds 1,2,3] [--work DIR]
 Writes bench/results/defaults.json; cells already there are kept (``--fresh`` drops them).
+``--set train.epochs=8`` (repeatable) measures a candidate default: the override goes to every
+set alike, and is recorded in the results file (write those to another ``--results`` file).
 """
 
 from __future__ import annotations
@@ -83,15 +85,19 @@ def init_recipe(folder: Path) -> tuple[dict[str, Any], float, str]:
     return yaml.safe_load(target.read_text(encoding="utf-8")), seconds, printed
 
 
-def train_seed(folder: Path, recipe: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Train the initialised recipe (plus the fixed validation/test files) with one seed."""
+def train_seed(
+    folder: Path, recipe: dict[str, Any], seed: int, overrides: list[str]
+) -> dict[str, Any]:
+    """Train the initialised recipe (plus the fixed validation/test files) with one seed and
+    the candidate ``overrides`` (the same for every set)."""
     recipe = json.loads(json.dumps(recipe))
     recipe["data"].update(validation="validation.jsonl", test="test.jsonl")
     recipe["output"] = f"seed-{seed}"
     path = folder / f"recipe-seed-{seed}.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
+    extra = [arg for override in overrides for arg in ("--set", override)]
     _, seconds = run_bizlm(
-        folder, "train", path.name, "--set", f"train.seed={seed}", "--quiet", "--json"
+        folder, "train", path.name, "--set", f"train.seed={seed}", *extra, "--quiet", "--json"
     )
     info = json.loads((folder / f"seed-{seed}" / "bizlm.json").read_text(encoding="utf-8"))
     metrics, verdict = info["metrics"], info.get("verdict") or {}
@@ -170,6 +176,13 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="a candidate default for every set, as bizlm train --set (repeatable)",
+    )
+    parser.add_argument(
         "--combine",
         type=Path,
         nargs="+",
@@ -195,7 +208,7 @@ def main() -> None:
         for seed in (int(s) for s in args.seeds.split(",")):
             if seed in done:
                 continue
-            entry["seeds"].append(train_seed(folder, recipe, seed))
+            entry["seeds"].append(train_seed(folder, recipe, seed, args.overrides))
             payload = {
                 "benchmark": "defaults",
                 "protocol": "bizlm init recipe on the training file, then bizlm train with the "
@@ -204,6 +217,7 @@ def main() -> None:
                 "(TF-IDF + logistic regression) trains on the same rows; margin = model test "
                 "macro-F1 - baseline test macro-F1, in points, mean over seeds",
                 "machine": describe_machine(),
+                "overrides": args.overrides,
                 "targets": TARGETS,
                 **summarise(sets),
                 "sets": sets,
