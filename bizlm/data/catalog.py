@@ -26,19 +26,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bizlm.atomic import atomic_directory
 from bizlm.data import catalog_sources_more as more
 from bizlm.data.catalog_entries import (
     ENTRIES,
     META_VERSION,
     SPLIT_FRACTIONS,
-    SPLIT_SEED,
     CatalogEntry,
 )
 from bizlm.data.catalog_generate import GENERATE_CONVERTERS, build_generate_set
 from bizlm.data.catalog_sources import CONVERTERS, TAG_CONVERTERS, Archive, Record
 from bizlm.data.catalog_tagged import build_tag_set
-from bizlm.data.splits import stratified_split
+from bizlm.data.catalog_write import write_split_set
 from bizlm.data.tagged import TaggedSentences
 from bizlm.errors import CatalogError, DataError
 from bizlm.paths import bizlm_home
@@ -258,28 +256,12 @@ def _build(entry: CatalogEntry, records: list[Record], source: Path, folder: Pat
             f"Archive '{source}' gave no usable rows for dataset '{entry.name}'.",
             hint="The file is damaged or a different version: delete it and fetch again.",
         )
-    parts = stratified_split([r["label"] for r in kept], SPLIT_FRACTIONS, SPLIT_SEED)
-    meta: dict[str, Any] = dataclasses.asdict(entry)
-    meta.update(
-        meta_version=META_VERSION,
-        label_columns=list(entry.label_columns),
-        archive=source.name,
-        rows=len(kept),
-        counts={},
-        **{f"{column}_counts": {} for column in entry.label_columns},
-        sha256={},
-        split={"seed": SPLIT_SEED, "fractions": SPLIT_FRACTIONS, "stratified_on": "label"},
+    write_split_set(
+        entry,
+        kept,
+        source,
+        folder,
+        stratify_on="label",
+        counted=entry.label_columns,
         cleaning=cleaning,
     )
-    with atomic_directory(folder) as staging:
-        for split, indices in parts.items():
-            rows = [kept[i] for i in indices]
-            data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
-            (staging / f"{split}.jsonl").write_bytes(data)
-            meta["sha256"][f"{split}.jsonl"] = _sha256(data)
-            meta["counts"][split] = len(rows)
-            for column in entry.label_columns:
-                counts = Counter(row[column] for row in rows)
-                meta[f"{column}_counts"][split] = dict(sorted(counts.items()))
-        text = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
-        (staging / "meta.json").write_text(text, encoding="utf-8")

@@ -8,10 +8,7 @@ seeded split so that every split has each topic.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import itertools
-import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -19,10 +16,9 @@ from typing import Any
 
 import yaml
 
-from bizlm.atomic import atomic_directory
-from bizlm.data.catalog_entries import META_VERSION, SPLIT_FRACTIONS, SPLIT_SEED, CatalogEntry
+from bizlm.data.catalog_entries import SPLIT_FRACTIONS, CatalogEntry
 from bizlm.data.catalog_sources import Archive, Record
-from bizlm.data.splits import stratified_split
+from bizlm.data.catalog_write import write_split_set
 from bizlm.errors import CatalogError
 
 
@@ -84,34 +80,16 @@ def build_generate_set(
             f"Archive '{source}' gave only {len(kept)} usable pairs for dataset '{entry.name}'.",
             hint="The file is damaged or a different version: delete it and fetch again.",
         )
-    parts = stratified_split([r["category"] for r in kept], SPLIT_FRACTIONS, SPLIT_SEED)
-    meta: dict[str, Any] = dataclasses.asdict(entry)
-    meta.update(
-        meta_version=META_VERSION,
-        label_columns=list(entry.label_columns),
-        archive=source.name,
-        rows=len(kept),
-        counts={},
-        category_counts={},
-        sha256={},
-        split={"seed": SPLIT_SEED, "fractions": SPLIT_FRACTIONS, "stratified_on": "category"},
+    write_split_set(
+        entry,
+        kept,
+        source,
+        folder,
+        stratify_on="category",
+        counted=("category",),
         cleaning=cleaning,
+        row=lambda r: {"prompt": r["prompt"], "response": r["response"]},
     )
-    with atomic_directory(folder) as staging:
-        for split, indices in parts.items():
-            rows = [kept[i] for i in indices]
-            data = "".join(
-                json.dumps({"prompt": r["prompt"], "response": r["response"]}, ensure_ascii=False)
-                + "\n"
-                for r in rows
-            ).encode()
-            (staging / f"{split}.jsonl").write_bytes(data)
-            meta["sha256"][f"{split}.jsonl"] = hashlib.sha256(data).hexdigest()
-            meta["counts"][split] = len(rows)
-            categories = Counter(r["category"] for r in rows)
-            meta["category_counts"][split] = dict(sorted(categories.items()))
-        text = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
-        (staging / "meta.json").write_text(text, encoding="utf-8")
 
 
 def _clean(records: list[Record]) -> tuple[list[Record], dict[str, Any]]:
