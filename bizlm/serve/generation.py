@@ -1,15 +1,17 @@
-"""Text generation behind the chat and completion routes: one worker thread per model.
+"""Text generation behind the chat and completion routes: one decoding thread per model.
 
 A request becomes a :class:`GenerationJob`, queued on its model's :class:`GenerationWorker`.
-The worker runs one job at a time, in arrival order, through ``GeneratePredictor.stream`` and
-hands each text piece to the event loop, where :class:`Generation` reads them. Batching the
-decoding steps of jobs that arrive together would replace :meth:`GenerationWorker._run`; the
-routes only see jobs and pieces.
+The worker decodes the jobs that arrive together in one batch
+(:class:`~bizlm.tasks.generate_decoder.BatchDecoder`): between two decoding steps new jobs join
+the batch and finished ones leave it, so a short answer ends as soon as it stops and its slot
+goes to the next job. Each text piece is handed to the event loop, where :class:`Generation`
+reads them.
 
-A job whose client has gone (:meth:`Generation.cancel`) stops after the piece being generated:
-the worker closes the predictor's iterator, which ends the generation and frees the model for
-the next job. The worker keeps the Prometheus counts: tokens in flight (the unspent
-``max_tokens`` of the running job), generated tokens, and the time to the first piece.
+A job whose client has gone (:meth:`Generation.cancel`) leaves the batch before the next step.
+When a new version of the model is swapped in, new jobs wait for the running batch to end and
+then start on the new version. The worker keeps the Prometheus counts: tokens in flight (the
+unspent ``max_tokens`` of the running jobs), generated tokens, rows per decoding step, and (in
+:class:`Generation`) the time to the first piece.
 """
 
 from __future__ import annotations
@@ -27,24 +29,10 @@ from bizlm.data.conversations import Conversation
 from bizlm.errors import BizlmError
 from bizlm.serve.errors import ApiError
 from bizlm.serve.observe import ServerMetrics
-from bizlm.tasks.generate_encoding import encode_prompt
+from bizlm.tasks.generate_decoder import Answer, BatchDecoder
 
 log = logging.getLogger("bizlm.serve")
 _END = object()
-
-
-def count_tokens(predictor: Any, text: str) -> int:
-    """How many tokens ``text`` is to the model's tokenizer."""
-    return len(predictor.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
-
-
-def prompt_tokens(predictor: Any, conversation: Conversation) -> int:
-    """Tokens of the prompt the model reads: the conversation with the bundle's system message,
-    in its chat template, its start cut to ``max_length`` as the predictor cuts it."""
-    system = predictor.info.task_settings.get("system")
-    if system and conversation[0]["role"] != "system":
-        conversation = [{"role": "system", "content": system}, *conversation]
-    return len(encode_prompt(predictor.tokenizer, conversation, predictor.max_length))
 
 
 @dataclass
@@ -60,6 +48,7 @@ class GenerationJob:
     version: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    ended_by: str = ""  # stop, length or cancelled
 
     def push(self, item: Any) -> None:
         """Hand a piece (or the end, or an error) to the event loop, from the worker thread."""
@@ -70,20 +59,28 @@ class GenerationJob:
 
     @property
     def finish_reason(self) -> str:
-        """``length`` when the answer used all of ``max_tokens``, else ``stop``."""
-        return "length" if self.completion_tokens >= self.max_tokens else "stop"
+        """``length`` when the answer reached ``max_tokens``, else ``stop``."""
+        return "length" if self.ended_by == "length" else "stop"
 
 
 class GenerationWorker:
-    """The thread that generates for one model, one job at a time."""
+    """The thread that generates for one model, decoding up to ``max_rows`` jobs together."""
 
-    def __init__(self, name: str, current: Callable[[], Any], metrics: ServerMetrics) -> None:
+    def __init__(
+        self, name: str, current: Callable[[], Any], metrics: ServerMetrics, max_rows: int = 16
+    ) -> None:
         self.name = name
+        self.max_rows = max_rows
         self._current = current
         self._in_flight = metrics.tokens_in_flight.labels(model=name)
         self._generated = metrics.generated_tokens.labels(model=name)
+        self._rows = metrics.batch_size.labels(model=name)
         self.first_token = metrics.first_token.labels(model=name)
         self._queue: queue.Queue[GenerationJob | None] = queue.Queue()
+        self._jobs: dict[Answer, GenerationJob] = {}  # the jobs in the decoder
+        self._held: list[GenerationJob] = []  # jobs for a new version, waiting for the batch
+        self._loaded: Any = None
+        self._decoder: BatchDecoder | None = None
         self._thread = threading.Thread(target=self._loop, name=f"bizlm-gen-{name}", daemon=True)
         self._thread.start()
 
@@ -97,46 +94,91 @@ class GenerationWorker:
         self._thread.join(timeout=30)
 
     def _loop(self) -> None:
-        while (job := self._queue.get()) is not None:
-            if job.stop.is_set():  # the client left while the job waited
-                job.push(_END)
-                continue
-            try:
-                self._run(job)
-            except Exception as exc:  # answered as an error; the worker goes on
-                job.push(exc)
-            finally:
-                job.push(_END)
+        closing = False
+        while not (closing and not self._jobs and not self._held):
+            if not self._jobs and self._held:
+                held, self._held = self._held, []
+                for job in held:
+                    self._start(job)
+            for job in self._arrivals(wait=not self._jobs and not closing):
+                if job is None:
+                    closing = True
+                else:
+                    self._start(job)
+            for answer, job in list(self._jobs.items()):
+                if job.stop.is_set():  # the client has gone: its row leaves the batch
+                    answer.cancel()
+                    self._finish(answer)
+            if self._jobs:
+                self._advance()
 
-    def _run(self, job: GenerationJob) -> None:
-        """Generate one job's answer, piece by piece, until it ends or its client leaves."""
-        loaded = self._current()
-        predictor = loaded.predictor
-        job.version = loaded.version
-        job.prompt_tokens = prompt_tokens(predictor, job.conversation)
-        remaining = job.max_tokens
-        self._in_flight.inc(remaining)
-        answer: list[str] = []
-        try:
-            pieces = predictor.stream(
-                job.conversation, max_new_tokens=job.max_tokens, **job.overrides
-            )
+    def _arrivals(self, wait: bool) -> list[GenerationJob | None]:
+        """The jobs queued now (waiting for the first one when ``wait``)."""
+        arrived = [self._queue.get()] if wait else []
+        while True:
             try:
-                for piece in pieces:
-                    if job.stop.is_set():
-                        break
-                    answer.append(piece)
-                    job.push(piece)
-                    spent = min(remaining, count_tokens(predictor, piece))
-                    self._in_flight.dec(spent)
-                    remaining -= spent
-            finally:
-                pieces.close()  # ends a generation its client abandoned
-        finally:
-            self._in_flight.dec(remaining)
-            # the answer's text re-encoded: the stream gives text, not its tokens
-            job.completion_tokens = min(job.max_tokens, count_tokens(predictor, "".join(answer)))
-            self._generated.inc(job.completion_tokens)
+                arrived.append(self._queue.get_nowait())
+            except queue.Empty:
+                return arrived
+
+    def _start(self, job: GenerationJob) -> None:
+        """Put a job into the batch (or hold it while the batch runs on an older version)."""
+        if job.stop.is_set():  # the client left while the job waited
+            job.push(_END)
+            return
+        loaded = self._current()
+        if loaded is not self._loaded:
+            if self._jobs:
+                self._held.append(job)
+                return
+            self._loaded = loaded
+            self._decoder = loaded.predictor.decoder(self.max_rows, self._rows.observe)
+        predictor = loaded.predictor
+        try:
+            settings = predictor.settings({**job.overrides, "max_new_tokens": job.max_tokens})
+            answer = predictor.answer(predictor.encode(job.conversation), settings)
+        except Exception as exc:  # answered as an error; the worker goes on
+            job.push(exc)
+            job.push(_END)
+            return
+        job.version = loaded.version
+        job.prompt_tokens = len(answer.prompt)
+        self._in_flight.inc(job.max_tokens)
+        self._jobs[answer] = job
+        assert self._decoder is not None
+        self._decoder.submit([answer])
+
+    def _advance(self) -> None:
+        """One decoding round; its new text goes to the jobs, and finished jobs end."""
+        assert self._decoder is not None
+        try:
+            moved = self._decoder.advance()
+        except Exception as exc:  # every job of the batch fails; the next start afresh
+            for answer, job in list(self._jobs.items()):
+                job.push(exc)
+                answer.cancel()
+                self._finish(answer)
+            self._loaded = self._decoder = None
+            return
+        for answer in moved:
+            job = self._jobs.get(answer)
+            if job is None:
+                continue
+            if piece := answer.new_text():
+                job.push(piece)
+            new_tokens = len(answer.tokens) - job.completion_tokens
+            job.completion_tokens = len(answer.tokens)
+            self._in_flight.dec(new_tokens)
+            self._generated.inc(new_tokens)
+            if answer.finished:
+                self._finish(answer)
+
+    def _finish(self, answer: Answer) -> None:
+        """End a job: its unspent tokens leave the in-flight count, and its stream ends."""
+        job = self._jobs.pop(answer)
+        job.ended_by = answer.reason
+        self._in_flight.dec(job.max_tokens - job.completion_tokens)
+        job.push(_END)
 
 
 class Generation:

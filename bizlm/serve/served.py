@@ -145,7 +145,9 @@ class ServedModel:
     def generation(self) -> GenerationWorker:
         """The thread that generates text for this model (started on first use)."""
         if self._generation is None:
-            self._generation = GenerationWorker(self.name, lambda: self._loaded, self.metrics)
+            self._generation = GenerationWorker(
+                self.name, lambda: self._loaded, self.metrics, self.settings.max_batch_size
+            )
         return self._generation
 
     def close(self) -> None:

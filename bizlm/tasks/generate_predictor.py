@@ -1,41 +1,39 @@
 """Serve a ``generate`` bundle: prompts or conversations in, generated answers out.
 
-Prompts are formatted with the bundle's chat template, batched by length (longest first) with
-left padding, and answered by ``transformers``' ``generate`` with the KV cache. An answer ends
-at the end-of-sequence token, at the template's end-of-turn marker, or before the first stop
-string; the decoding settings of the recipe apply unless a call overrides them. ``stream``
-yields one answer in pieces as it is written (``bizlm.tasks.generate_streaming``).
+Prompts are formatted with the bundle's chat template and answered together by a
+:class:`~bizlm.tasks.generate_decoder.BatchDecoder` (left padding, the KV cache, answers
+leaving the batch as they end). An answer ends at the end-of-sequence token, at the template's
+end-of-turn marker, or before the first stop string; the decoding settings of the recipe apply
+unless a call overrides them. ``stream`` yields one answer in pieces as it is written.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel, StoppingCriteriaList
+from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
 from transformers.models.auto.modeling_auto import (
     MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
     MODEL_FOR_MASKED_LM_MAPPING_NAMES,
 )
 
-from bizlm.batching import length_sorted_batches
 from bizlm.bundle_info import BundleInfo
 from bizlm.data.conversations import Conversation, parse_messages, single_turn
 from bizlm.errors import BizlmError, DataError, RecipeError
 from bizlm.log import logger
 from bizlm.predictor import Predictor, check_texts
 from bizlm.sections.decoding import DecodingConfig
+from bizlm.tasks.generate_decoder import Answer, BatchDecoder
 from bizlm.tasks.generate_encoding import (
     encode_prompt,
     end_token_ids,
     install_chat_template,
     turn_end,
 )
-from bizlm.tasks.generate_streaming import AnswerStreamer, StopFlag, answer_text
 from bizlm.yaml_files import validate_mapping
 
 DEFAULT_BATCH_SIZE = 16
@@ -120,24 +118,27 @@ class GeneratePredictor(Predictor):
         batch_size: int = DEFAULT_BATCH_SIZE,
         **overrides: Any,
     ) -> list[str]:
-        """The assistant's next turn in each conversation (messages ending on the user)."""
+        """The assistant's next turn in each conversation (messages ending on the user),
+        written ``batch_size`` at a time; the longest prompts start first, and a finished
+        answer's place goes to the next prompt at once."""
         settings = self.settings(overrides)
         encoded = self._encode(conversations, "Conversation {index}")
-        answers = [""] * len(encoded)
-        lengths = [len(ids) for ids in encoded]
-        for batch in length_sorted_batches(lengths, batch_size, self.call_overhead()):
-            texts = self._generate_batch([encoded[i] for i in batch], settings)
-            for index, text in zip(batch, texts, strict=True):
-                answers[index] = text
-        return answers
+        answers = [self.answer(ids, settings) for ids in encoded]
+        longest_first = sorted(answers, key=lambda answer: -len(answer.prompt))
+        self.decoder(batch_size).run(longest_first)
+        return [answer.text for answer in answers]
 
     def stream(self, prompt: str | list[dict], **overrides: Any) -> Iterator[str]:
         """Pieces of the answer to one prompt (a text, or a conversation ending on the user)
         as they are written; joined, they are the answer :meth:`generate` (or :meth:`chat`)
         gives with the same settings. Bad input or settings are refused here, before any
-        generation; generation starts with the first piece read, in a background thread, and
-        stops after the current token once the iterator is closed or dropped."""
-        settings = self.settings(overrides)
+        generation; generation starts with the first piece read and stops once the iterator
+        is closed or dropped."""
+        return self._stream(self.answer(self.encode(prompt), self.settings(overrides)))
+
+    def encode(self, prompt: str | list[dict]) -> list[int]:
+        """Prompt token ids of a text (a user turn) or a conversation ending on the user,
+        after the recipe's system message; a bad prompt is a clear error."""
         if isinstance(prompt, str):
             conversation = single_turn(prompt, None, None)
         elif isinstance(prompt, list):
@@ -148,48 +149,30 @@ class GeneratePredictor(Predictor):
                 hint='Pass a text, or messages such as [{"role": "user", "content": "..."}].',
             )
         [ids] = self._encode([conversation], "The conversation")
-        return self._stream(ids, settings)
+        return ids
 
-    def _stream(self, ids: list[int], settings: DecodingConfig) -> Iterator[str]:
-        """Run ``generate`` on one prompt in a thread and yield its answer's pieces; closing
-        this generator sets the flag that stops the generation, and waits for the thread."""
-        options, stops = self._options(settings)
-        streamer = AnswerStreamer(self.tokenizer, self.end_ids, stops)
-        closed = threading.Event()
-        device = next(self.model.parameters()).device
-        options.update(
-            input_ids=torch.tensor([ids], device=device),
-            attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=device),
-            streamer=streamer,
-            stopping_criteria=StoppingCriteriaList([StopFlag(closed)]),
-        )
-        failure: list[Exception] = []
-        thread = threading.Thread(
-            target=self._generate_streaming,
-            args=(options, streamer, failure),
-            name="bizlm-generate-stream",
-            daemon=True,
-        )
-        thread.start()
+    def answer(self, prompt_ids: list[int], settings: DecodingConfig) -> Answer:
+        """An answer to write for ``prompt_ids`` with ``settings`` (see :meth:`decoder`)."""
+        stops = [*settings.stop, *([self.turn_end] if self.turn_end else [])]
+        return Answer(prompt_ids, settings, stops)
+
+    def decoder(
+        self, max_rows: int = DEFAULT_BATCH_SIZE, on_step: Callable[[int], None] | None = None
+    ) -> BatchDecoder:
+        """A decoder that writes this model's answers, ``max_rows`` at a time."""
+        return BatchDecoder(self.model, self.tokenizer, self.end_ids, max_rows, on_step)
+
+    def _stream(self, answer: Answer) -> Iterator[str]:
+        """Decode one answer, yielding its text as it grows; closing the iterator ends it."""
+        decoder = self.decoder(1)
+        decoder.submit([answer])
         try:
-            yield from streamer
+            while decoder.busy:
+                decoder.advance()
+                if piece := answer.new_text():
+                    yield piece
         finally:
-            closed.set()
-            thread.join()
-        if failure:
-            raise failure[0]
-
-    def _generate_streaming(
-        self, options: dict[str, Any], streamer: AnswerStreamer, failure: list[Exception]
-    ) -> None:
-        """``generate`` feeding ``streamer``; an error is kept for the reader, whose
-        iteration it ends."""
-        try:
-            with torch.inference_mode():
-                self.model.generate(**options)
-        except Exception as exc:  # raised again in the reader's thread
-            failure.append(exc)
-            streamer.close()
+            answer.cancel()
 
     def predict(
         self,
@@ -208,18 +191,6 @@ class GeneratePredictor(Predictor):
             "This bundle generates text; it has no per-text probabilities.",
             hint="Call generate(prompts), chat(conversations) or predict(texts).",
         )
-
-    @torch.inference_mode()
-    def _generate_batch(self, rows: list[list[int]], settings: DecodingConfig) -> list[str]:
-        """Answers of one batch of prompt ids, padded on the left."""
-        width = max(len(ids) for ids in rows)
-        pad = self.pad_token_id
-        device = next(self.model.parameters()).device
-        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in rows], device=device)
-        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in rows])
-        options, stops = self._options(settings)
-        output = self.model.generate(input_ids=input_ids, attention_mask=mask.to(device), **options)
-        return [self._answer(row[width:].tolist(), stops) for row in output]
 
     def _encode(self, conversations: Sequence[Any], where: str) -> list[list[int]]:
         """Prompt token ids of each conversation (checked, after the recipe's system message),
@@ -240,25 +211,3 @@ class GeneratePredictor(Predictor):
                 "tokens; their start was cut."
             )
         return [ids[-self.max_length :] for ids in encoded]
-
-    def _options(self, settings: DecodingConfig) -> tuple[dict[str, Any], list[str]]:
-        """``generate`` options for ``settings``, and the stop strings that end an answer."""
-        options: dict[str, Any] = {
-            "max_new_tokens": settings.max_new_tokens,
-            "do_sample": settings.do_sample,
-            "pad_token_id": self.pad_token_id,
-            "eos_token_id": self.end_ids or None,
-        }
-        if settings.do_sample:
-            options.update(
-                {k: getattr(settings, k) for k in ("temperature", "top_p") if getattr(settings, k)}
-            )
-        stops = [*settings.stop, *([self.turn_end] if self.turn_end else [])]
-        if stops:
-            options.update(stop_strings=stops, tokenizer=self.tokenizer)
-        return options, stops
-
-    def _answer(self, tokens: list[int], stops: list[str]) -> str:
-        """The text of generated ``tokens`` up to the first end token or stop string."""
-        end = next((i for i, token in enumerate(tokens) if token in self.end_ids), len(tokens))
-        return answer_text(self.tokenizer.decode(tokens[:end], skip_special_tokens=True), stops)

@@ -66,9 +66,7 @@ def started(monkeypatch) -> dict[str, Any]:
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options, settings=app))
     monkeypatch.setattr(torch, "set_num_threads", lambda threads: seen.update(threads=threads))
     monkeypatch.setattr("bizlm.pii.NameMasker.load", lambda bundle: f"names from {bundle}")
-    monkeypatch.setattr(
-        serve_command, "use_name_masker", lambda masker: seen.update(masker=masker)
-    )
+    monkeypatch.setattr(serve_command, "use_name_masker", lambda masker: seen.update(masker=masker))
     return seen
 
 

@@ -1,11 +1,12 @@
 """The official OpenAI client against a live server for a tiny generate bundle (served as
 'chat'): chat and text completions, streamed or not, key checks, limits, and a client that
-disconnects mid-stream."""
+disconnects mid-stream, and requests decoded together."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -37,11 +38,13 @@ def client(url: str, key: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0)
 
 
-def metric(url: str, name: str, model: str = "chat") -> float:
-    """A sample of the server's Prometheus metrics for ``model`` (0 when absent)."""
+def metric(url: str, name: str, model: str = "chat", **labels: str) -> float:
+    """A sample of the server's Prometheus metrics for ``model`` and ``labels`` (0 when
+    absent)."""
+    wanted = {"model": model, **labels}
     for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
         for sample in family.samples:
-            if sample.name == name and sample.labels.get("model") == model:
+            if sample.name == name and wanted.items() <= sample.labels.items():
                 return sample.value
     return 0.0
 
@@ -137,3 +140,29 @@ def test_a_client_that_disconnects_frees_the_generation(live) -> None:
     # the model is free: the next request is answered at once
     answer = client(url, key).completions.create(model="chat", prompt="hello", max_tokens=2)
     assert answer.usage.completion_tokens <= 2
+
+
+def test_requests_that_arrive_together_are_decoded_together(live) -> None:
+    url, key = live
+    openai_client = client(url, key)
+    messages = [{"role": "user", "content": "say hello to anna"}]
+    alone = openai_client.chat.completions.create(model="chat", messages=messages, max_tokens=40)
+    long = openai_client.chat.completions.create(
+        model="chat", messages=messages, max_tokens=LIMIT, stream=True
+    )
+    next(iter(long))  # the long answer is being written
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(
+                lambda _: openai_client.chat.completions.create(
+                    model="chat", messages=messages, max_tokens=40
+                ),
+                range(4),
+            )
+        )
+    assert metric(url, "bizlm_tokens_in_flight") > 0  # the long answer is still running
+    long.close()
+    # each short answer joined the running batch, left it when done, and is what it is alone
+    assert all(a.choices[0].message.content == alone.choices[0].message.content for a in answers)
+    one_row = metric(url, "bizlm_batch_size_bucket", le="1.0")
+    assert metric(url, "bizlm_batch_size_count") > one_row  # some steps decoded several rows

@@ -1,12 +1,10 @@
 """Streaming a generate answer: pieces that join into the answer generate gives, the same
-settings and stop strings, clear errors before any generation, and a generation thread that
-stops soon after its reader goes away."""
+settings and stop strings, clear errors before any generation, and a generation that stops
+as soon as its reader goes away."""
 
 from __future__ import annotations
 
 import gc
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -30,10 +28,6 @@ def predictor(tiny_chat_model_dir: Path) -> GeneratePredictor:
         [],
         info=BundleInfo(labels=[], recipe={"decoding": {"max_new_tokens": 24}}),
     )
-
-
-def stream_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "bizlm-generate-stream"]
 
 
 @pytest.fixture()
@@ -87,7 +81,7 @@ def test_bad_input_is_refused_before_any_generation(
         predictor.stream("  ")
     with pytest.raises(DataError, match="The prompt is a dict, not a text or a list of messages"):
         predictor.stream({"role": "user", "content": "hi"})  # type: ignore[arg-type]
-    assert not forward_calls and not stream_threads()
+    assert not forward_calls
 
 
 def test_closing_the_stream_stops_the_generation(
@@ -98,13 +92,8 @@ def test_closing_the_stream_stops_the_generation(
     forward_calls.clear()
     pieces = predictor.stream("what", max_new_tokens=LONG)
     next(pieces)
-    started = time.monotonic()
     pieces.close()
-    assert time.monotonic() - started < 5
-    assert not stream_threads()
-    stopped_at = len(forward_calls)
-    time.sleep(0.1)
-    assert len(forward_calls) == stopped_at < LONG / 2
+    assert len(forward_calls) < LONG / 2
 
 
 def test_an_abandoned_stream_stops_the_generation(
@@ -113,17 +102,15 @@ def test_an_abandoned_stream_stops_the_generation(
     for _ in predictor.stream("what", max_new_tokens=LONG):
         break  # the reader leaves; the dropped iterator is closed
     gc.collect()
-    assert not stream_threads()
     assert len(forward_calls) < LONG / 2
 
 
 def test_a_failed_generation_is_raised_to_the_reader(
     predictor: GeneratePredictor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(**options: object) -> None:
+    def broken(**inputs: object) -> None:
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(predictor.model, "generate", broken)
+    monkeypatch.setattr(predictor.model, "forward", broken)
     with pytest.raises(RuntimeError, match="out of memory"):
         list(predictor.stream("what"))
-    assert not stream_threads()
