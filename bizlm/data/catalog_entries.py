@@ -232,4 +232,20 @@ ENTRIES = (
         size=450,
         kind="generate",
     ),
+    CatalogEntry(
+        name="construction-faq",
+        package="zaragoza-construction-faq",
+        version="1.2.1",
+        member="zaragoza_construction_faq/data/faq-en.json",
+        task="FAQ answers",
+        description="A Swedish building firm's English FAQ for home owners (building permits,"
+        " ROT tax deduction, contracts, costs, renovation, regulations) as question/answer"
+        " pairs; answers are 17-77 words.",
+        licence="Swedish Construction FAQ by Zaragoza AB, CC BY 4.0 (attribution required)"
+        " as the zaragoza-construction-faq package states it; the English edition is"
+        " translated from the Swedish one.",
+        label_columns=("response",),
+        size=500,
+        kind="generate",
+    ),
 )

@@ -9,6 +9,7 @@ seeded split so that every split has each topic.
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -59,9 +60,45 @@ def chatterbot_pairs(archive: Archive, member: str) -> list[Record]:
     return records
 
 
+def faq_pairs(archive: Archive, member: str) -> list[Record]:
+    """Question/answer pairs from a FAQ JSON file: ``{"questions": [{"q", "a", "category"}]}``.
+
+    The zaragoza-construction-faq package keeps its FAQ in this form; each entry becomes a
+    record with the question as prompt and the answer as response, its category kept for the
+    stratified split. An entry without a text question and answer is kept with an empty side,
+    so the cleaning report counts it.
+    """
+    try:
+        document = json.loads(archive.read(member).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CatalogError(
+            f"Archive '{archive.path}' member '{member}' is not valid JSON ({exc}).",
+            hint="The file is damaged or a different version: delete it and fetch again.",
+        ) from None
+    entries = document.get("questions") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise CatalogError(
+            f"Archive '{archive.path}' member '{member}' has no 'questions' list.",
+            hint="The archive is not the expected package version: delete it and fetch again.",
+        )
+    records: list[Record] = []
+    for item in entries:
+        fields = item if isinstance(item, dict) else {}
+        prompt, response = fields.get("q"), fields.get("a")
+        records.append(
+            {
+                "prompt": prompt if isinstance(prompt, str) else "",
+                "response": response if isinstance(response, str) else "",
+                "category": str(fields.get("category") or "other"),
+            }
+        )
+    return records
+
+
 GENERATE_CONVERTERS: dict[str, Callable[[Archive, str], list[Record]]] = {
     "chatterbot-en": chatterbot_pairs,
     "chatterbot-zh": chatterbot_pairs,
+    "construction-faq": faq_pairs,
 }
 
 

