@@ -157,6 +157,7 @@ def _add_routes(
             )
             principal = Principal(key.name, key.scopes)
             request.state.key_name = key.name
+            request.state.key_id = key.key_id
             if not principal.allows(scope):
                 raise ApiError(403, "forbidden", f"Key '{key.name}' lacks the '{scope}' scope.")
             keyring.check_rate(key)

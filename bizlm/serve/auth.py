@@ -16,6 +16,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bizlm.registry.keys import (
@@ -59,15 +60,59 @@ class TokenBucket:
         self.tokens = float(burst)
         self.updated = time.monotonic()
 
-    def take(self) -> float:
-        """Take one token: 0 when allowed, else the seconds until one is available."""
+    def take(self, amount: float = 1.0) -> float:
+        """Take ``amount`` tokens: 0 when allowed, else the seconds until they are there."""
         moment = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (moment - self.updated) * self.rate)
         self.updated = moment
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= amount:
+            self.tokens -= amount
             return 0.0
-        return (1 - self.tokens) / self.rate
+        return (amount - self.tokens) / self.rate
+
+    def give_back(self, amount: float) -> None:
+        """Return tokens taken but not used (never above the burst)."""
+        self.tokens = min(self.burst, self.tokens + amount)
+
+
+class GeneratedTokenLimit:
+    """Tokens each key may have generated per minute on the chat and completion routes.
+
+    A request reserves its ``max_tokens`` up front from its key's bucket (``per_minute``
+    tokens, refilled evenly) and gets 429 with Retry-After when they are not there; once the
+    answer ends, the tokens it did not use go back.
+    """
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, key_id: str, key_name: str, amount: int) -> Callable[[int], None]:
+        """Reserve ``amount`` tokens for one answer; the function returned gives back what the
+        answer did not use (call it once, with the tokens generated)."""
+        amount = min(amount, self.per_minute)
+        with self._lock:
+            bucket = self._buckets.get(key_id)
+            if bucket is None:
+                bucket = TokenBucket(self.per_minute / 60, self.per_minute)
+                self._buckets[key_id] = bucket
+            wait = bucket.take(amount)
+        if wait > 0:
+            raise ApiError(
+                429,
+                "token_rate_limited",
+                f"Key '{key_name}' is over its limit of {self.per_minute} generated tokens per "
+                f"minute (this request reserves max_tokens={amount}); retry after the "
+                "Retry-After seconds, or ask for fewer max_tokens.",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+
+        def give_back(used: int) -> None:
+            with self._lock:
+                bucket.give_back(amount - min(used, amount))
+
+        return give_back
 
 
 class FailedKeyThrottle:

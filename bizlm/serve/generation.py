@@ -185,12 +185,18 @@ class Generation:
     """A job seen from the event loop: its pieces in order, then ``None``."""
 
     def __init__(
-        self, worker: GenerationWorker, job: GenerationJob, timeout_s: float, started: float
+        self,
+        worker: GenerationWorker,
+        job: GenerationJob,
+        timeout_s: float,
+        started: float,
+        on_end: Callable[[int], None] | None = None,
     ) -> None:
         self.worker = worker
         self.job = job
         self.timeout_s = timeout_s
         self.started = started
+        self._on_end = on_end  # told the tokens generated, once, at cancel
         self._first = True
         worker.submit(job)
 
@@ -223,5 +229,9 @@ class Generation:
         return item
 
     def cancel(self) -> None:
-        """Stop the generation after the piece being generated (the client has gone)."""
+        """Stop the generation after the piece being generated (the client has gone, or the
+        answer was read to its end); the first call reports the tokens generated."""
         self.job.stop.set()
+        if self._on_end is not None:
+            on_end, self._on_end = self._on_end, None
+            on_end(self.job.completion_tokens)

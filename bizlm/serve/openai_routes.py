@@ -5,8 +5,10 @@ with ``base_url=http://HOST:PORT/v1`` and an API key of the server (``Authorizat
 ``model`` names a served generate bundle. With ``stream: true`` the answer comes as
 server-sent events: a chunk per text piece, a last chunk with the finish reason (and, with
 ``stream_options.include_usage``, one with the usage), then ``data: [DONE]``. A client that
-disconnects mid-stream stops its generation at once. A prompt longer than the bundle's
-``max_length`` keeps its end: its start is cut, as the predictor cuts it.
+disconnects mid-stream stops its generation at once. Besides its requests, a key's generated
+tokens are limited (``--tokens-per-minute``; see :class:`GeneratedTokenLimit`). A prompt
+longer than the bundle's ``max_length`` keeps its end: its start is cut, as the predictor
+cuts it.
 """
 
 import asyncio
@@ -23,6 +25,7 @@ from starlette.types import Send
 from bizlm.data.conversations import Conversation, parse_messages, single_turn
 from bizlm.errors import BizlmError
 from bizlm.pii import mask
+from bizlm.serve.auth import GeneratedTokenLimit
 from bizlm.serve.errors import ApiError, error_responses
 from bizlm.serve.generation import Generation, GenerationJob
 from bizlm.serve.openai_schemas import (
@@ -99,6 +102,7 @@ def add_openai_routes(
     chat_request, completion_request = request_models(
         settings.max_text_chars, settings.max_texts, settings.max_new_tokens
     )
+    token_limit = GeneratedTokenLimit(settings.tokens_per_minute)
 
     @app.post(
         "/v1/chat/completions",
@@ -157,11 +161,19 @@ def add_openai_routes(
             predictor.settings({**overrides, "max_new_tokens": max_tokens})
         except BizlmError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from None
+        key_id = getattr(request.state, "key_id", None)
+        give_back = (
+            token_limit.reserve(key_id, request.state.key_name, max_tokens) if key_id else None
+        )
         job = GenerationJob(conversation, max_tokens, overrides, asyncio.get_running_loop())
-        generation = Generation(model.generation(), job, settings.timeout_s, started)
+        generation = Generation(model.generation(), job, settings.timeout_s, started, give_back)
         shape = _Shape(body.model, chat)
         if body.stream:
-            first = await generation.next_piece()  # errors before the first piece: HTTP errors
+            try:
+                first = await generation.next_piece()  # errors before it: HTTP errors
+            except BaseException:
+                generation.cancel()
+                raise
             usage = bool(body.stream_options and body.stream_options.include_usage)
             return ClosingStream(
                 _events(request, generation, first, shape, usage),

@@ -136,6 +136,15 @@ class ServeSettings:
             maximum=32768,
         ),
     )
+    tokens_per_minute: int = field(
+        default=60000,
+        metadata=cli_option(
+            "Generated tokens per API key and minute (chat and completion routes); a request "
+            "reserves its max_tokens and gets back what it did not use.",
+            panel=LIMITS,
+            bound="positive",
+        ),
+    )
     timeout_s: float = field(
         default=30.0,
         metadata=cli_option(

@@ -148,3 +148,40 @@ def test_the_token_limit_setting_is_checked() -> None:
 
     with pytest.raises(ServeError, match="--max-new-tokens must be from 1 to 32768, not 0"):
         ServeSettings(max_new_tokens=0).check()
+
+
+def test_generated_tokens_are_limited_per_key(
+    make_client, tiny_generate_bundle: Path, registry_url: str
+) -> None:
+    key = KeyStore(registry_url).create("app", ["predict"], 1000, 1000)[0]
+    other = KeyStore(registry_url).create("other", ["predict"], 1000, 1000)[0]
+    client = make_client(bundles=(tiny_generate_bundle,), tokens_per_minute=6)
+    body = {"model": "chat", "prompt": "hello", "max_tokens": 6}
+
+    def ask(secret: str, **extra):
+        headers = {"Authorization": f"Bearer {secret}"}
+        return client.post("/v1/completions", json={**body, **extra}, headers=headers)
+
+    first = ask(key)
+    assert first.status_code == 200
+    used = first.json()["usage"]["completion_tokens"]
+    assert used == 6  # the untrained model writes on to its limit
+    over = ask(key)
+    assert over.status_code == 429 and int(over.headers["Retry-After"]) >= 1
+    error = over.json()["error"]
+    assert error["code"] == "token_rate_limited"
+    assert "over its limit of 6 generated tokens per minute" in error["message"]
+    assert ask(other).status_code == 200  # each key has its own tokens
+
+
+def test_unused_reserved_tokens_go_back() -> None:
+    from bizlm.serve.auth import GeneratedTokenLimit
+    from bizlm.serve.errors import ApiError
+
+    limit = GeneratedTokenLimit(per_minute=600)
+    give_back = limit.reserve("k1", "app", 500)
+    with pytest.raises(ApiError, match="reserves max_tokens=200"):
+        limit.reserve("k1", "app", 200)
+    give_back(20)  # the answer used 20 of its 500
+    limit.reserve("k1", "app", 500)
+    limit.reserve("k2", "other", 10_000)  # reserves at most a minute's worth
