@@ -4,7 +4,9 @@ Offline, 16 prompts of mixed length (FAQ questions, some after one to three FAQ 
 as context), greedy, up to 128 new tokens, each answer ending at the model's end token:
   * ``transformers``' ``model.generate`` one prompt at a time (the plain loop);
   * ``transformers``' ``model.generate`` on the 16 prompts as one left-padded batch;
-  * bizlm's batched decoder (answers leave the batch as they end);
+  * bizlm's batched decoder (answers leave the batch as they end), in float32 and on copies of
+    the model with dynamic int8 linear layers and with bfloat16 weights (does either beat
+    float32 on this CPU, and do its answers stay those of float32?);
   * llama.cpp (llama-cpp-python) on the GGUF export, one prompt at a time, where it installs.
 The runs take turns over rounds and each figure pools its rounds (tokens over seconds).
 
@@ -80,6 +82,17 @@ def bizlm_batch(predictor: Any, ids: list[list[int]], rows: int = 16) -> list[li
     return [answer.tokens for answer in answers]
 
 
+def quantised(predictor: Any, quantize: str) -> Any:
+    """A copy of ``predictor`` whose model is quantised as ``bizlm export --quantize`` does."""
+    import copy
+
+    from bizlm.compress.quantize import apply_torch_quantization
+
+    clone = copy.copy(predictor)
+    clone.model = apply_torch_quantization(copy.deepcopy(predictor.model), quantize)
+    return clone
+
+
 def timed(run: Any, *args: Any) -> tuple[float, list[list[int]]]:
     started = time.perf_counter()
     with torch.inference_mode():
@@ -95,12 +108,20 @@ def offline(predictor: Any, prompts: list[str], rounds: int, gguf: dict[str, Pat
         "transformers_batch": transformers_batch,
         "bizlm_batch": bizlm_batch,
     }
+    variants = {
+        "bizlm_batch_int8": quantised(predictor, "dynamic-int8"),
+        "bizlm_batch_bf16": quantised(predictor, "bf16"),
+    }
     llama = {f"llamacpp_{name}": LlamaRunner(path, predictor) for name, path in gguf.items()}
-    totals = {name: [0.0, 0] for name in [*ways, *llama]}
+    totals = {name: [0.0, 0] for name in [*ways, *variants, *llama]}
     outputs: dict[str, list[list[int]]] = {}
     for _ in range(rounds):
         for name, run in ways.items():
             seconds, outputs[name] = timed(run, predictor, ids)
+            totals[name][0] += seconds
+            totals[name][1] += sum(map(len, outputs[name]))
+        for name, variant in variants.items():
+            seconds, outputs[name] = timed(bizlm_batch, variant, ids)
             totals[name][0] += seconds
             totals[name][1] += sum(map(len, outputs[name]))
         for name, runner in llama.items():

@@ -37,6 +37,12 @@ def write_stream(
 ) -> dict[str, Any]:
     """Write ``output/stage-<k>/{train,validation,test}.jsonl`` and ``stream.json``."""
     entry = get_entry(name)
+    if entry.kind != "classify":
+        raise BizlmError(
+            f"Dataset '{name}' is a {entry.kind} set; a class-incremental stream deals the "
+            "labels of a classification set into stages.",
+            hint="Choose a classify set from 'bizlm data list' (e.g. bbc-news).",
+        )
     if label_column not in entry.label_columns:
         raise BizlmError(
             f"Dataset '{name}' has no label column '{label_column}'.",

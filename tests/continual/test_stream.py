@@ -65,3 +65,5 @@ def test_the_cli_lists_the_stages_and_refuses_bad_counts(
     fails_with(capsys, argv, "--stages 9 does not fit 'bbc-news'", "between 2 and 5")
     argv = [*argv[:4], "3", "--output", str(tmp_path / "u"), "--label-column", "topic"]
     fails_with(capsys, argv, "no label column 'topic'", "label")
+    argv = ["data", "stream", "construction-faq", "--stages", "3", "--output", str(tmp_path / "v")]
+    fails_with(capsys, argv, "'construction-faq' is a generate set", "Choose a classify set")
