@@ -14,7 +14,8 @@ from bizlm.cli.output import err, out
 from bizlm.compress.bench_bundles import bench_bundles, bench_table
 from bizlm.compress.distill import DistillOptions
 from bizlm.compress.distill import distill as run_distillation
-from bizlm.compress.export import export_bundle
+from bizlm.compress.export import ExportResult, export_bundle
+from bizlm.compress.gguf_parity import gguf_parity_line, gguf_rejection
 from bizlm.compress.options import ExportOptions, parse_prune
 from bizlm.compress.parity import parity_line, rejection
 from bizlm.progress import Reporter, RichReporter
@@ -29,9 +30,18 @@ def _reporter(quiet: bool):
 
 def export(
     bundle: Annotated[Path, typer.Argument(help="Bundle directory to export.")],
-    format_: Annotated[str, typer.Option("--format", help="torch or onnx.")],
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format", help="torch, onnx, or gguf (generate bundles, for llama.cpp and Ollama)."
+        ),
+    ],
     quantize: Annotated[
-        str, typer.Option(help="none, dynamic-int8, static-int8 (onnx) or bf16 (torch).")
+        str,
+        typer.Option(
+            help="none, dynamic-int8, static-int8 (onnx) or bf16 (torch); "
+            "gguf: f16 (none), f32, q8_0 or q4_k_m (needs llama-cpp-python)."
+        ),
     ] = "none",
     prune: Annotated[
         list[str] | None,
@@ -42,7 +52,14 @@ def export(
     calibration_size: Annotated[
         int | None, typer.Option(help="Training texts that calibrate static-int8 [default: 200].")
     ] = None,
-    parity_size: Annotated[int, typer.Option(help="Validation texts of the parity check.")] = 500,
+    parity_size: Annotated[
+        int | None,
+        typer.Option(help="Validation texts of the parity check (default 500; gguf: 32 prompts)."),
+    ] = None,
+    prompt: Annotated[
+        list[str] | None,
+        typer.Option(help="gguf: a prompt of the parity check (repeatable; default: validation)."),
+    ] = None,
     max_drop: Annotated[
         float, typer.Option(help="Largest allowed validation macro-F1 drop, in points.")
     ] = 1.0,
@@ -61,8 +78,12 @@ def export(
         parity_size=parity_size,
         max_drop=max_drop,
         output=output,
+        prompts=tuple(prompt or []),
     )
     result = export_bundle(bundle, options, _reporter(quiet or as_json), raise_on_reject=False)
+    if options.format == "gguf":
+        _print_gguf(result, as_json)
+        return
     info = result.info
     metrics = info.metrics
     if as_json:
@@ -79,6 +100,26 @@ def export(
         )
     if info.rejected:
         raise rejection(result.parity, result.bundle, bool(info.compression["prune"]))
+
+
+def _print_gguf(result: ExportResult, as_json: bool) -> None:
+    info = result.info
+    if as_json:
+        keys = {"runtime", "compression", "parity", "rejected"}
+        payload = {"bundle": str(result.bundle), **info.model_dump(include=keys)}
+        out.print_json(json.dumps(payload, default=str))
+    else:
+        gguf = info.compression["gguf"]
+        size = info.compression["files"][gguf["file"]] / 1e6
+        out.print(f"bundle: {result.bundle} (runtime {info.runtime})")
+        out.print(
+            f"{gguf['file']}: {info.compression['quantize']}, {size:.1f} MB, "
+            f"pre-tokenizer {gguf['pre_tokenizer']}; Ollama: cd {result.bundle} && "
+            "ollama create NAME -f Modelfile"
+        )
+        out.print(gguf_parity_line(result.parity))
+    if info.rejected:
+        raise gguf_rejection(result.parity, result.bundle)
 
 
 def distill(

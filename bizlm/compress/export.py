@@ -14,6 +14,8 @@ from bizlm.bundle_info import BundleInfo
 from bizlm.compress.artifacts import describe_model_files, write_model
 from bizlm.compress.export_docs import write_documents
 from bizlm.compress.finetune import labelled_features, recover
+from bizlm.compress.gguf_export import export_gguf
+from bizlm.compress.gguf_parity import gguf_rejection
 from bizlm.compress.options import DEFAULT_CALIBRATION, ExportOptions, check_options
 from bizlm.compress.parity import measure_parity, rejection
 from bizlm.compress.prune import (
@@ -48,10 +50,13 @@ class ExportResult:
 
 
 def default_output(source: Path, options: ExportOptions) -> Path:
-    """``<source>-<format>[-<quantize>][-<prune>...]`` beside the source bundle."""
+    """``<source>-<format>[-<quantize>][-<prune>...]`` beside the source bundle (gguf:
+    always with its type, f16 by default)."""
     parts = [source.name, options.format]
     if options.quantize != "none":
         parts.append(options.quantize)
+    elif options.format == "gguf":
+        parts.append("f16")
     parts += [f"{step.kind}{step.amount:g}" for step in options.prune]
     return source.parent / "-".join(parts)
 
@@ -66,7 +71,9 @@ def export_bundle(
 
     When validation macro-F1 drops more than ``options.max_drop`` points the bundle is still
     written, marked ``rejected``, and :class:`~bizlm.compress.parity.ParityError` (exit code 3)
-    is raised unless ``raise_on_reject`` is false.
+    is raised unless ``raise_on_reject`` is false. ``--format gguf`` writes a generate bundle
+    as a GGUF file instead (:mod:`bizlm.compress.gguf_export`), rejected when too few greedy
+    answers agree.
     """
     check_options(options)
     reporter = reporter or Reporter()
@@ -76,6 +83,11 @@ def export_bundle(
         raise BizlmError(
             f"--output {output} is the source bundle itself.", hint="Write to a new folder."
         )
+    if options.format == "gguf":
+        info = export_gguf(source_path, output, options, reporter)
+        if info.rejected and raise_on_reject:
+            raise gguf_rejection(info.parity or {}, output)
+        return ExportResult(output, info)
     model = load_source(source_path, options.quantize)
     data = bundle_data(model.info)
     calibration = _calibration_texts(options, data, source_path)
@@ -107,7 +119,7 @@ def export_bundle(
         parity = measure_parity(
             load(source_path),
             candidate,
-            sample_rows(data.splits["validation"], options.parity_size),
+            sample_rows(data.splits["validation"], options.parity_sample),
             options.max_drop,
         )
         info.metrics = _score(candidate, data)
