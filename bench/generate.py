@@ -5,7 +5,8 @@ Parts (each writes its keys into bench/results/generate.json, keeping the others
          fine-tuning on the construction-faq catalog set (bench/generate_quality.py):
          sft_rouge_gain (LoRA over the better prompted base, ROUGE-L points), lora_rouge_gap
          (full minus LoRA), training tokens/s;
-  dpo    DPO from the LoRA bundle: dpo_pref_accuracy on held-out pairs and the ROUGE-L change;
+  dpo    DPO from the LoRA bundle: dpo_pref_accuracy on held-out pairs and the ROUGE-L change
+         (each run is kept in dpo_runs; the headline is the best on validation pairs);
   speed  16 mixed-length prompts, 128 new tokens, greedy (bench/generate_speed.py):
          gen_ratio_vs_transformers (bizlm's batched decoder over a plain model.generate loop)
          and gen_ratio_vs_llamacpp (over llama-cpp-python on the GGUF export, where installed);
@@ -61,21 +62,21 @@ def base_predictor(max_length: int = 1024) -> Any:
     )
 
 
-def gguf_files(work: Path) -> dict[str, Path]:
+def gguf_files(predictor: Any, work: Path) -> dict[str, Path]:
     """GGUF exports of the base model for llama.cpp (none when llama-cpp-python is missing)."""
     try:
         import llama_cpp  # noqa: F401
-        from bizlm.compress.gguf_export import write_gguf_from_folder
     except ImportError as exc:
         print(f"llama.cpp comparison skipped: {exc}")
         return {}
-    from bizlm.backbones import resolve_model
+    from bizlm.compress.gguf_writer import write_gguf
 
-    folder = resolve_model("smollm2")
-    return {
-        kind: write_gguf_from_folder(folder, work / f"smollm2-{kind}.gguf", kind)
-        for kind in ("f16", "q8_0")
-    }
+    work.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for kind in ("f16", "q8_0"):
+        files[kind] = work / f"smollm2-{kind}.gguf"
+        write_gguf(predictor.model, predictor.tokenizer, files[kind], kind, backbone="smollm2")
+    return files
 
 
 def speed_keys(result: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +97,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--part", nargs="+", choices=["sft", "dpo", "speed", "serve"])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--dpo-learning-rate", type=float, help="DPO learning rate (default: the method's)"
+    )
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-generate")
     args = parser.parse_args()
     from bizlm.atomic import atomic_write_text
@@ -113,15 +117,22 @@ def main() -> None:
             results.update({k: sft[k] for k in ("sft_rouge_gain", "lora_rouge_gap")})
         elif part == "dpo":
             rouge = results["sft"]["lora"]["test"]["rouge_l"]
-            dpo = generate_quality.dpo(folder, args.work / "dpo-data", lora_bundle, rouge)
-            results["dpo"] = dpo
-            results["dpo_pref_accuracy"] = dpo["dpo_pref_accuracy"]
+            runs = results.setdefault("dpo_runs", [])
+            runs.append(
+                generate_quality.dpo(
+                    folder, args.work / "dpo-data", lora_bundle, rouge, args.dpo_learning_rate
+                )
+            )
+            # the headline run is chosen on validation pairs, never on the test pairs
+            best = max(runs, key=lambda run: run["validation"]["preference_accuracy"])
+            results["dpo"] = best
+            results["dpo_pref_accuracy"] = round(best["dpo_pref_accuracy"], 3)
+            results["dpo_rouge_change_points"] = best["rouge_change_points"]
         elif part == "speed":
             rows = generate_quality.read_split(folder, "test")
             prompts = generate_speed.mixed_prompts(rows)
-            speed = generate_speed.offline(
-                base_predictor(), prompts, args.rounds, gguf_files(args.work)
-            )
+            base = base_predictor()
+            speed = generate_speed.offline(base, prompts, args.rounds, gguf_files(base, args.work))
             results["speed"] = speed
             results.update(speed_keys(speed))
         elif part == "serve":

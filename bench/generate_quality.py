@@ -53,47 +53,58 @@ def base_scores(base: Any, train: list[dict], test: list[dict]) -> dict[str, Any
     return {"zero_shot": score(base, zero, references), "few_shot": score(base, few, references)}
 
 
-def train_run(recipe: Path, output: Path, overrides: list[str]) -> dict[str, Any]:
-    """Train a recipe into ``output``; its training cost and bundle."""
+def train_run(recipe: dict[str, Any], output: Path) -> dict[str, Any]:
+    """Train a recipe into ``output`` (or read the bundle a previous run left there); its
+    training cost and test scores."""
     from bizlm.training.run import train
 
-    result = train(recipe, [*overrides, f"output={output}"])
-    training = result.info["training"]
+    manifest = output / "bizlm.json"
+    if manifest.is_file():
+        info = json.loads(manifest.read_text(encoding="utf-8"))
+    else:
+        info = train({**recipe, "output": str(output)}).info
+    training = info["training"]
     return {
         "bundle": str(output),
-        "overrides": overrides,
+        "method": recipe["method"],
+        "train": recipe["train"],
         "train_seconds": training["train_seconds"],
         "samples_per_s": training["samples_per_s"],
         "trainable_parameters": training["trainable_parameters"],
-        "test_metrics_in_bundle": {
-            k: result.metrics.get(k) for k in ("rouge_l", "chrf", "exact_match")
-        },
+        # the run's own test scores: greedy answers to the test prompts, as score() gives
+        "test": {k: info["metrics"][k] for k in ("rouge_l", "chrf", "exact_match")},
     }
 
 
 def mean_pair_tokens(tokenizer: Any, rows: list[dict]) -> float:
     """Mean tokens of a prompt/response pair in the chat template (what training reads)."""
     pairs = [[turn("user", r["prompt"]), turn("assistant", r["response"])] for r in rows]
-    lengths = [len(tokenizer.apply_chat_template(pair, tokenize=True)) for pair in pairs]
+    lengths = [
+        len(tokenizer.apply_chat_template(pair, tokenize=True, return_dict=True)["input_ids"])
+        for pair in pairs
+    ]
     return sum(lengths) / len(lengths)
 
 
 def sft(recipe: Path, folder: Path, work: Path, base: Any) -> dict[str, Any]:
-    """Base zero/few-shot against LoRA and full fine-tuning; the SFT keys."""
-    from bizlm.predictor import load
+    """Base zero/few-shot against LoRA (``recipe``) and full fine-tuning (the same recipe with
+    method full at learning rate 5e-5); the SFT keys. Scores and bundles already in ``work``
+    are reused."""
+    import yaml
 
     train, test = read_split(folder, "train"), read_split(folder, "test")
-    references = [row["response"] for row in test]
-    conversations = [[turn("user", row["prompt"])] for row in test]
-    result: dict[str, Any] = {"test_pairs": len(test), "base": base_scores(base, train, test)}
+    cached = work / "base-scores.json"
+    if not cached.is_file():
+        work.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(base_scores(base, train, test)), encoding="utf-8")
+    scores = json.loads(cached.read_text(encoding="utf-8"))
+    result: dict[str, Any] = {"test_pairs": len(test), "base": scores}
     pair_tokens = mean_pair_tokens(base.tokenizer, train)
-    for name, overrides in (
-        ("lora", []),
-        ("full", ["method.name=full", "train.learning_rate=5.0e-5"]),
-    ):
-        run = train_run(recipe, work / f"sft-{name}", overrides)
+    lora = yaml.safe_load(recipe.read_text(encoding="utf-8"))
+    full = {**lora, "method": {"name": "full"}, "train": {**lora["train"], "learning_rate": 5e-5}}
+    for name, settings in (("lora", lora), ("full", full)):
+        run = train_run(settings, work / f"sft-{name}")
         run["train_tokens_per_s"] = round(run["samples_per_s"] * pair_tokens, 1)
-        run["test"] = score(load(run["bundle"]), conversations, references)
         result[name] = run
     best_base = max(result["base"][k]["rouge_l"] for k in ("zero_shot", "few_shot"))
     result["sft_rouge_gain"] = round(100 * (result["lora"]["test"]["rouge_l"] - best_base), 2)
@@ -119,8 +130,11 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def dpo(folder: Path, work: Path, sft_bundle: Path, sft_rouge: float) -> dict[str, Any]:
-    """DPO from the SFT bundle; preference accuracy on held-out pairs and the ROUGE change."""
+def dpo(
+    folder: Path, work: Path, sft_bundle: Path, sft_rouge: float, learning_rate: float | None
+) -> dict[str, Any]:
+    """DPO from the SFT bundle (at the method's default learning rate unless one is given);
+    preference accuracy on validation and held-out test pairs, and the ROUGE change."""
     import yaml
 
     from bizlm.predictor import load
@@ -136,15 +150,17 @@ def dpo(folder: Path, work: Path, sft_bundle: Path, sft_rouge: float) -> dict[st
         "data": {**files, "max_train_examples": 300},
         "method": {"name": "dpo", "beta": 0.1},
         "train": {"epochs": 1, "batch_size": 8, "max_length": 176},
-        "output": str(work / "dpo"),
+        "output": str(work / f"dpo-lr{learning_rate or 'default'}"),
     }
+    if learning_rate is not None:
+        recipe["train"]["learning_rate"] = learning_rate
     (work / "dpo.yaml").write_text(yaml.safe_dump(recipe), "utf-8")
     from bizlm.training.run import train
 
     result = train(work / "dpo.yaml")
     test = read_split(folder, "test")
     rouge = score(
-        load(work / "dpo"),
+        load(recipe["output"]),
         [[turn("user", row["prompt"])] for row in test],
         [row["response"] for row in test],
     )
@@ -152,6 +168,8 @@ def dpo(folder: Path, work: Path, sft_bundle: Path, sft_rouge: float) -> dict[st
     return {
         "recipe": recipe,
         "train_seconds": result.info["training"]["train_seconds"],
+        "learning_rate": result.info["recipe"]["train"]["learning_rate"],
+        "validation": metrics.get("validation"),
         "held_out": {k: v for k, v in metrics.items() if k not in ("samples", "validation")},
         "dpo_pref_accuracy": metrics.get("preference_accuracy"),
         "test_after_dpo": rouge,
