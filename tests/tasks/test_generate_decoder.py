@@ -74,7 +74,9 @@ def test_a_finished_answer_frees_its_row_for_a_waiting_one(model_and_tokenizer) 
     model, tokenizer = model_and_tokenizer
     rows: list[int] = []
     decoder = BatchDecoder(model, tokenizer, [], max_rows=2, on_step=rows.append)
-    short, long, waiting = (greedy(tokenizer, t, n) for t, n in zip(PROMPTS, (2, 10, 6)))
+    short, long, waiting = (
+        greedy(tokenizer, t, n) for t, n in zip(PROMPTS[:3], (2, 10, 6), strict=True)
+    )
     decoder.submit([short, long, waiting])
     decoder.advance()  # reads the first two prompts
     assert decoder.rows == [short, long] and list(decoder.waiting) == [waiting]
