@@ -25,18 +25,11 @@ from bizlm.predictor import load
 from tests.compress.helpers import bundle_info, fails_with
 from tests.prompting.conftest import tiny_generator_dir  # noqa: F401  (fixtures)
 from tests.tasks.conftest import tiny_chat_model_dir  # noqa: F401
+from tests.tasks.test_generate import PAIRS
 from tests.tasks.test_generate_data import user, write_jsonl
 
 HAS_LLAMA_CPP = llama_cpp_module() is not None
 needs_llama_cpp = pytest.mark.skipif(not HAS_LLAMA_CPP, reason="llama-cpp-python not installed")
-PAIRS = [
-    ("say hello to anna", "hello anna"),
-    ("say goodbye to bob", "goodbye bob"),
-    ("what is the capital of france", "paris"),
-    ("how many days are in a week", "seven days"),
-    ("translate cat into french", "chat"),
-    ("translate dog into french", "chien"),
-]
 PROMPTS = [
     "what is the capital of france and how many days are in a week",
     "say hello to anna and goodbye to bob",

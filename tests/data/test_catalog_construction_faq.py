@@ -4,7 +4,6 @@ out like the zaragoza-construction-faq wheel, and from the real package."""
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,24 +14,12 @@ from bizlm.data.catalog import fetch, get_entry, list_catalog
 from bizlm.errors import CatalogError
 from bizlm.task_config import TaskConfig
 from bizlm.tasks import build_task
+from tests.data.test_catalog_generate import _wheel
 
 NAME = "construction-faq"
 SPLITS = ("train", "validation", "test")
 WHEEL = "zaragoza_construction_faq-1.2.1-py3-none-any.whl"
 MEMBER = "zaragoza_construction_faq/data/faq-en.json"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BIZLM_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-def _wheel(path: Path, members: dict[str, str]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, text in members.items():
-            archive.writestr(name, text.encode("utf-8"))
-    return path
 
 
 def _faq(tmp_path: Path, questions: list[Any]) -> Path:

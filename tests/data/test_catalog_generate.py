@@ -22,12 +22,6 @@ ENGLISH = "chatterbot_corpus/data/english/"
 CHINESE = "chatterbot_corpus/data/chinese/"
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BIZLM_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def _wheel(path: Path, members: dict[str, str]) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         for name, text in members.items():

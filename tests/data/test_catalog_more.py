@@ -18,12 +18,6 @@ SPLITS = ("train", "validation", "test")
 NEW_SETS = ("sms-spam", "movie-reviews", "wiki-uncertainty", "chinese-reviews")
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BIZLM_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def _sdist(path: Path, members: dict[str, bytes]) -> Path:
     with tarfile.open(path, "w:gz") as archive:
         for name, data in members.items():

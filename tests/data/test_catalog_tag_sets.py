@@ -21,12 +21,6 @@ from bizlm.errors import CatalogError
 SPLITS = ("train", "validation", "test")
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BIZLM_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def _wheel(path: Path, members: dict[str, bytes]) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
