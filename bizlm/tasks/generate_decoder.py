@@ -37,8 +37,10 @@ class Answer:
     settings: DecodingConfig
     stops: list[str] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
-    #: the text so far, as far as more tokens cannot change it; the whole answer once finished
+    #: the text so far, as far as more tokens cannot change it (what a stream has sent)
     text: str = ""
+    #: the whole answer once finished (stop strings cut, stripped), as a whole generation gives
+    final: str = ""
     finished: bool = False
     #: why it ended: "stop" (end token or stop string), "length" (token limit) or "cancelled"
     reason: str = ""
@@ -47,7 +49,7 @@ class Answer:
     def cancel(self) -> None:
         """End the answer where it is; it leaves the batch before the next step."""
         if not self.finished:
-            self.finished, self.reason = True, "cancelled"
+            self.finished, self.reason, self.final = True, "cancelled", self.text
 
     def new_text(self) -> str:
         """What :attr:`text` added since the last call."""
@@ -63,7 +65,8 @@ class Answer:
         stopped = ended or any(stop in decoded for stop in self.stops)
         if stopped or len(self.tokens) >= self.settings.max_new_tokens:
             self.finished, self.reason = True, "stop" if stopped else "length"
-            self._extend(answer_text(decoded, self.stops))
+            self.final = answer_text(decoded, self.stops)
+            self._extend(self.final)
         else:
             self._extend(settled_text(decoded, self.stops))
 

@@ -126,7 +126,7 @@ class GeneratePredictor(Predictor):
         answers = [self.answer(ids, settings) for ids in encoded]
         longest_first = sorted(answers, key=lambda answer: -len(answer.prompt))
         self.decoder(batch_size).run(longest_first)
-        return [answer.text for answer in answers]
+        return [answer.final for answer in answers]
 
     def stream(self, prompt: str | list[dict], **overrides: Any) -> Iterator[str]:
         """Pieces of the answer to one prompt (a text, or a conversation ending on the user)

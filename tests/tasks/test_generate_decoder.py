@@ -65,7 +65,8 @@ def test_answers_joining_mid_flight_get_the_tokens_they_get_alone(model_and_toke
         assert answer.finished and answer.reason == "length"
         expected = alone(model, answer.prompt, answer.settings.max_new_tokens)
         assert answer.tokens == expected
-        assert answer.text == tokenizer.decode(expected, skip_special_tokens=True).strip()
+        assert answer.final == tokenizer.decode(expected, skip_special_tokens=True).strip()
+        assert answer.text == answer.final
     assert max(rows) == 4  # all four were decoded in one batch
     assert rows[-1] == 1  # the 20-token answer ran on alone once the others had left
 
@@ -114,10 +115,11 @@ def test_end_tokens_and_stop_strings_end_an_answer(model_and_tokenizer) -> None:
     ended = greedy(tokenizer, "what", 8)
     BatchDecoder(model, tokenizer, [free.tokens[cut]]).run([ended])
     assert ended.reason == "stop" and ended.tokens == free.tokens[:cut]
-    stop = free.text[len(free.text) // 2 :][:2]
+    whole = free.final
+    stop = whole[len(whole) // 2 :][:2]
     stopped = Answer(prompt_ids(tokenizer, "what"), DecodingConfig(max_new_tokens=8), [stop])
     BatchDecoder(model, tokenizer, []).run([stopped])
-    assert stopped.reason == "stop" and stopped.text == free.text[: free.text.index(stop)].strip()
+    assert stopped.reason == "stop" and stopped.final == whole[: whole.index(stop)].strip()
 
 
 def test_sampling_keeps_to_top_p() -> None:
