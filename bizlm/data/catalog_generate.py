@@ -23,6 +23,17 @@ from bizlm.data.catalog_write import write_split_set
 from bizlm.errors import CatalogError
 
 
+def _listed(document: Any, key: str, archive: Archive, member: str) -> list[Any]:
+    """The list under ``key`` in a member's parsed ``document``, else a clear error."""
+    found = document.get(key) if isinstance(document, dict) else None
+    if not isinstance(found, list):
+        raise CatalogError(
+            f"Archive '{archive.path}' member '{member}' has no '{key}' list.",
+            hint="The archive is not the expected package version: delete it and fetch again.",
+        )
+    return found
+
+
 def chatterbot_pairs(archive: Archive, member: str) -> list[Record]:
     """Prompt/response pairs from the ChatterBot corpus YAML files of one language folder.
 
@@ -46,12 +57,7 @@ def chatterbot_pairs(archive: Archive, member: str) -> list[Record]:
                 f"Archive '{archive.path}' member '{name}' is not valid YAML ({problem}).",
                 hint="The file is damaged or a different version: delete it and fetch again.",
             ) from None
-        conversations = document.get("conversations") if isinstance(document, dict) else None
-        if not isinstance(conversations, list):
-            raise CatalogError(
-                f"Archive '{archive.path}' member '{name}' has no 'conversations' list.",
-                hint="The archive is not the expected package version: delete it and fetch again.",
-            )
+        conversations = _listed(document, "conversations", archive, name)
         category = Path(name).stem
         for turns in conversations:
             statements = [str(turn) for turn in turns] if isinstance(turns, list) else []
@@ -75,12 +81,7 @@ def faq_pairs(archive: Archive, member: str) -> list[Record]:
             f"Archive '{archive.path}' member '{member}' is not valid JSON ({exc}).",
             hint="The file is damaged or a different version: delete it and fetch again.",
         ) from None
-    entries = document.get("questions") if isinstance(document, dict) else None
-    if not isinstance(entries, list):
-        raise CatalogError(
-            f"Archive '{archive.path}' member '{member}' has no 'questions' list.",
-            hint="The archive is not the expected package version: delete it and fetch again.",
-        )
+    entries = _listed(document, "questions", archive, member)
     records: list[Record] = []
     for item in entries:
         fields = item if isinstance(item, dict) else {}
