@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bizlm.errors import BundleError
 
 #: 2: classify and score apply task.long_inputs (format 1 cut their texts)
-BUNDLE_FORMAT = 2
+#: 3: a bundle may blend an n-gram model into its outputs (``blend``, ``ngram/``)
+BUNDLE_FORMAT = 3
 INFO_FILE = "bizlm.json"
 DEFAULT_MAX_LENGTH = 128
 _RETRAIN = "Retrain the bundle."
@@ -51,6 +52,7 @@ class BundleInfo(BaseModel):
     rejected: bool = False
     distillation: dict[str, Any] | None = None
     ensemble: dict[str, Any] | None = None
+    blend: dict[str, Any] | None = None
     prompt: dict[str, Any] | None = None
     continual: dict[str, Any] = Field(default_factory=dict)
     kind: str | None = None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bizlm.errors import BundleError
+from bizlm.ngram_model import NGRAM_DIR, Blend, NgramModel
 from bizlm.plugin_registry import Registry
 
 if TYPE_CHECKING:
@@ -56,4 +57,13 @@ def bundle_loader(path: str | Path, info: BundleInfo) -> BundleLoader:
 
 def open_bundle(path: str | Path, info: BundleInfo) -> Any:
     """The predictor of the bundle at ``path`` whose ``bizlm.json`` is ``info``."""
-    return bundle_loader(path, info)(Path(path), info)
+    return with_blend(bundle_loader(path, info)(Path(path), info), path, info)
+
+
+def with_blend(predictor: Any, path: str | Path, info: BundleInfo) -> Any:
+    """``predictor``, mixing in the n-gram model that the ``blend`` of the bundle at ``path``
+    names (unchanged when the bundle blends nothing)."""
+    if info.blend and info.blend.get("weight"):
+        ngram = NgramModel.load(Path(path) / info.blend.get("ngram", NGRAM_DIR))
+        predictor.blend = Blend(ngram, float(info.blend["weight"]))
+    return predictor

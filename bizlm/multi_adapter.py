@@ -18,6 +18,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from bizlm.backbones import resolve_model
 from bizlm.bundle import read_bundle_info
+from bizlm.bundle_runtimes import with_blend
 from bizlm.errors import BundleError
 from bizlm.predictor import Predictor
 
@@ -73,6 +74,8 @@ class MultiAdapterPredictor:
                 self.model.add_adapter(bundle.name, config)
             set_peft_model_state_dict(self.model, adapter_weights, adapter_name=bundle.name)
             self.tasks[bundle.name] = {
+                "bundle": bundle,
+                "info": info,
                 "labels": info.labels,
                 "heads": {path: _linear(tensors) for path, tensors in head.items()},
                 "max_length": info.max_length,
@@ -100,9 +103,13 @@ class MultiAdapterPredictor:
         return task
 
     def predictor(self, name: str) -> Predictor:
-        """A :class:`Predictor` view of one task, sharing the backbone."""
+        """A :class:`Predictor` view of one task, sharing the backbone; it predicts as its own
+        bundle does (decision threshold, long inputs, blend)."""
         task = self._activate(name)
-        return Predictor(self.model, self.tokenizer, task["labels"], task["max_length"])
+        predictor = Predictor(
+            self.model, self.tokenizer, task["labels"], task["max_length"], task["info"]
+        )
+        return with_blend(predictor, task["bundle"], task["info"])
 
     def predict_proba(self, texts: Sequence[str], adapter: str, batch_size: int = 64) -> np.ndarray:
         """Probabilities from the named task adapter."""

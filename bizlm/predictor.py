@@ -26,12 +26,15 @@ from bizlm.errors import BundleError, DataError
 from bizlm.inference import batched_outputs, call_overhead_tokens, sigmoid, softmax, torch_forward
 from bizlm.long_text import bundle_mode, encode_texts, window_logits
 from bizlm.methods import build_method, method_config_class
+from bizlm.ngram_model import Blend
 
 
 class Predictor:
     """A text classifier ready for inference."""
 
     auto_model: Any = AutoModelForSequenceClassification
+    #: an n-gram model whose outputs are mixed into the model's (see ``bizlm.ngram_model``)
+    blend: Blend | None = None
 
     def __init__(
         self,
@@ -89,9 +92,13 @@ class Predictor:
     ) -> np.ndarray:
         """Outputs per text (or text pair), shape (len(texts), len(labels)), in ``labels`` order.
 
-        Class probabilities for a classifier; see the subclasses for other tasks.
+        Class probabilities for a classifier; see the subclasses for other tasks. A bundle
+        that blends an n-gram model mixes its outputs in (``blend`` in bizlm.json).
         """
-        return self.activate(self.logits(texts, batch_size, on_batch, pairs))
+        outputs = self.activate(self.logits(texts, batch_size, on_batch, pairs))
+        if self.blend is not None:
+            outputs = self.blend.mix(outputs, texts, pairs)
+        return outputs
 
     def logits(
         self,

@@ -146,6 +146,13 @@ class EvaluationConfig(Section):
         "on the same training split and score it on the same splits, beside the model "
         "(classify and score; seconds).",
     )
+    blend: bool | None = Field(
+        None,
+        description="Blend the baseline's TF-IDF model into the trained model's outputs, "
+        "(1 - w) * model + w * baseline, with the weight w in 0.0-0.9 that scores best on "
+        "validation (0: no blend); the bundle keeps the n-gram model in ngram/. Full and "
+        "parameter-efficient methods, classify and score; null: on when baseline is on.",
+    )
     min_margin: float | None = Field(
         None,
         description="Gate: the run fails (exit code 3, after the bundle is written) unless the "
@@ -154,9 +161,11 @@ class EvaluationConfig(Section):
     )
 
     @model_validator(mode="after")
-    def _margin_needs_baseline(self) -> EvaluationConfig:
+    def _needs_baseline(self) -> EvaluationConfig:
         if self.min_margin is not None and not self.baseline:
             raise ValueError("min_margin is a margin over the baseline: it needs baseline: true")
+        if self.blend and not self.baseline:
+            raise ValueError("blend mixes the baseline into the model: it needs baseline: true")
         return self
 
 

@@ -55,8 +55,7 @@ HIGHER = ("bizlm.tasks", "bizlm.training", "bizlm.continual", "bizlm.compress", 
 )
 def test_a_lower_layer_imports_nothing_above_it(module, higher):
     code = (
-        f"import sys, {module}; "
-        f"print('\\n'.join(m for m in sys.modules if m.startswith('bizlm')))"
+        f"import sys, {module}; print('\\n'.join(m for m in sys.modules if m.startswith('bizlm')))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     loaded = subprocess.run(

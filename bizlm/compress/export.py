@@ -28,12 +28,23 @@ from bizlm.compress.runtimes import open_runtime
 from bizlm.compress.source import SourceModel, bundle_data, load_source, sample_rows
 from bizlm.errors import BizlmError
 from bizlm.metrics.classification import classification_metrics
+from bizlm.ngram_model import NGRAM_DIR
 from bizlm.predictor import Predictor, load
 from bizlm.progress import Reporter
 from bizlm.training.prepare import PreparedData
 
 IMPORTANCE_SAMPLE = 1000  # validation texts used to rank attention heads
-KEPT_KEYS = {"task", "labels", "recipe", "backbone", "data", "training", "merged", "calibration"}
+KEPT_KEYS = {
+    "task",
+    "labels",
+    "recipe",
+    "backbone",
+    "data",
+    "training",
+    "merged",
+    "calibration",
+    "blend",
+}
 
 
 @dataclass
@@ -106,6 +117,8 @@ def export_bundle(
         reporter.note(f"writing the {options.format} model")
         heads_pruned = bool(compression["pruned_heads"])
         runtime = write_model(model, options, heads_pruned, calibration, work, scratch)
+        if (source_path / NGRAM_DIR).is_dir():  # the n-gram model the source blends in
+            shutil.copytree(source_path / NGRAM_DIR, work / NGRAM_DIR)
         info = BundleInfo.model_validate(
             model.info.model_dump(exclude_unset=True, include=KEPT_KEYS)
             | {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bizlm.bundle_runtimes import RUNTIMES
+from bizlm.bundle_runtimes import RUNTIMES, with_blend
 from bizlm.compress.runtime_onnx import open_onnx
 from bizlm.compress.runtime_torch import open_torch
 from bizlm.predictor import Predictor
@@ -30,9 +30,9 @@ def open_runtime(path: str | Path, info: BundleInfo) -> Predictor:
     ``bizlm.json`` content to be written) names."""
     path = Path(path)
     if info.runtime != "transformers":
-        return RUNTIMES[info.runtime](path, info)
+        return with_blend(RUNTIMES[info.runtime](path, info), path, info)
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     model = AutoModelForSequenceClassification.from_pretrained(path / "model")
     tokenizer = AutoTokenizer.from_pretrained(path / "model")
-    return Predictor(model, tokenizer, info.labels, info.max_length, info)
+    return with_blend(Predictor(model, tokenizer, info.labels, info.max_length, info), path, info)

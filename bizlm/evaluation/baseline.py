@@ -16,7 +16,8 @@ its own ``calibrate``), so their metrics are computed exactly like the model's.
 Features are word 1-2-grams, or character 1-3-grams within word boundaries when at least
 :data:`UNSEGMENTED_SHARE` of the training characters belong to scripts written without
 spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar). A text pair is joined into one text
-with :data:`PAIR_SEPARATOR`.
+with ``bizlm.ngram_model.PAIR_SEPARATOR``. The fitted models are
+:class:`bizlm.ngram_model.NgramModel` objects, so a bundle can keep one and blend it in.
 """
 
 from __future__ import annotations
@@ -33,23 +34,22 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from threadpoolctl import threadpool_limits
 
+from bizlm.ngram_model import NgramModel, joined
 from bizlm.recipe import TaskConfig
 from bizlm.sections.regularise import IMBALANCE_SHARE_OF_EVEN
 from bizlm.tasks import Examples, Task, build_task
 
 UNSEGMENTED_SHARE = 0.3
-PAIR_SEPARATOR = " | "
 MIN_DF_FROM = 1000  # from this many training texts on, n-grams seen in one text are dropped
 LOGREG = {"C": 1.0, "max_iter": 1000, "class_weight": None}
 C_GRID = (0.1, 1.0, 10.0, 100.0)  # single-label: C is chosen on validation from these
 RIDGE = {"alpha": 1.0}
+CONSTANT_LOGIT = 30.0  # the logit of a label training never varies (probability 1e-13 from 0/1)
 _UNSEGMENTED = re.compile(
     "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
     "\uf900-\ufaff\U00020000-\U0002ffff]"
 )
 _EVALUATED = ("validation", "test")
-
-Outputs = Callable[[Any], np.ndarray]  # a feature matrix -> the outputs of each of its rows
 
 
 @dataclass
@@ -66,13 +66,7 @@ class _TextPredictor:
 
     def predict_proba(self, texts: Sequence[str], pairs: Sequence[str] | None = None) -> np.ndarray:
         """Outputs per text (or pair), shape (len(texts), len(labels)), in ``labels`` order."""
-        return self.outputs(_joined(texts, pairs))
-
-
-def _joined(texts: Sequence[str], pairs: Sequence[str] | None) -> list[str]:
-    if pairs is None:
-        return list(texts)
-    return [f"{text}{PAIR_SEPARATOR}{pair}" for text, pair in zip(texts, pairs, strict=True)]
+        return self.outputs(joined(texts, pairs))
 
 
 def _task(task_type: str, multi_label: bool) -> Task:
@@ -117,21 +111,25 @@ def _vectorizer(texts: Sequence[str]) -> tuple[TfidfVectorizer, dict[str, Any], 
 
 
 def _single_label(
-    features: Any, targets: list[str], labels: list[str], options: dict[str, Any]
-) -> Outputs | None:
+    features: Any,
+    targets: list[str],
+    labels: list[str],
+    options: dict[str, Any],
+    vectorizer: TfidfVectorizer,
+) -> NgramModel | None:
     """Logistic regression over the labels seen in training (None with fewer than two):
     probabilities in ``labels`` order, 0 for a label training never saw."""
     if len(set(targets)) < 2:
         return None
     model = LogisticRegression(**options).fit(features, targets)
-    columns = [labels.index(str(c)) for c in model.classes_]
-
-    def probabilities(matrix: Any) -> np.ndarray:
-        full = np.zeros((matrix.shape[0], len(labels)))
-        full[:, columns] = model.predict_proba(matrix)
-        return full
-
-    return probabilities
+    return NgramModel(
+        vectorizer=vectorizer,
+        coef=model.coef_,
+        intercept=model.intercept_,
+        activation="binary" if model.coef_.shape[0] == 1 else "softmax",
+        width=len(labels),
+        columns=[labels.index(str(c)) for c in model.classes_],
+    )
 
 
 def _tuned_single_label(
@@ -140,7 +138,7 @@ def _tuned_single_label(
     splits: dict[str, Examples],
     labels: list[str],
     task: Task,
-) -> tuple[Outputs | None, dict[str, Any]]:
+) -> tuple[NgramModel | None, dict[str, Any]]:
     """The single-label model whose ``C`` scores best on validation macro-F1, and its
     options; classes are weighted when the model's own rule would weigh them."""
     targets = [str(t) for t in splits["train"].targets]
@@ -152,81 +150,109 @@ def _tuned_single_label(
     options = {**LOGREG, "class_weight": "balanced" if imbalanced else None}
     validation = splits.get("validation")
     if validation is None or not len(validation):
-        return _single_label(matrix, targets, labels, options), options
-    best: tuple[float, Outputs | None, dict[str, Any]] = (-1.0, None, options)
+        return _single_label(matrix, targets, labels, options, vectorizer), options
+    best: tuple[float, NgramModel | None, dict[str, Any]] = (-1.0, None, options)
     for c in C_GRID:
         tried = {**options, "C": c}
-        outputs = _single_label(matrix, targets, labels, tried)
-        if outputs is None:
+        model = _single_label(matrix, targets, labels, tried, vectorizer)
+        if model is None:
             return None, options
-        predictor = _TextPredictor(labels, lambda b, o=outputs: o(vectorizer.transform(b)))
-        score = task.score(predictor, validation)["macro_f1"]
+        score = task.score(_TextPredictor(labels, model.outputs), validation)["macro_f1"]
         if score > best[0]:
-            best = (score, outputs, {**tried, "C_chosen_on": "validation macro-F1"})
+            best = (score, model, {**tried, "C_chosen_on": "validation macro-F1"})
     return best[1], best[2]
 
 
-def _binary(features: Any, gold: np.ndarray) -> Outputs:
-    """One label's probability: logistic regression, or a constant when training has only
-    one value of the label."""
+def _binary(features: Any, gold: np.ndarray) -> tuple[np.ndarray, float]:
+    """One label's coefficients and intercept: logistic regression, or a constant (zero
+    coefficients, an intercept that saturates the sigmoid) when training has one value."""
     if gold.min() == gold.max():
-        return lambda matrix: np.full(matrix.shape[0], float(gold[0]))
+        return np.zeros(features.shape[1]), CONSTANT_LOGIT if gold[0] else -CONSTANT_LOGIT
     model = LogisticRegression(**LOGREG).fit(features, gold)
-    return lambda matrix: model.predict_proba(matrix)[:, 1]
+    return model.coef_[0], float(model.intercept_[0])
 
 
-def _multi_label(features: Any, targets: list[list[str]], labels: list[str]) -> Outputs:
+def _multi_label(
+    features: Any, targets: list[list[str]], labels: list[str], vectorizer: TfidfVectorizer
+) -> NgramModel:
     """One binary logistic regression per label."""
     gold = np.asarray([[label in t for label in labels] for t in targets], dtype=int)
     per_label = [_binary(features, column) for column in gold.T]
-    return lambda matrix: np.column_stack([outputs(matrix) for outputs in per_label])
+    return NgramModel(
+        vectorizer=vectorizer,
+        coef=np.vstack([coef for coef, _ in per_label]),
+        intercept=np.asarray([intercept for _, intercept in per_label]),
+        activation="sigmoid",
+        width=len(labels),
+        columns=list(range(len(labels))),
+    )
 
 
-def _ridge(features: Any, targets: list[float]) -> Outputs:
+def _ridge(features: Any, targets: list[float], vectorizer: TfidfVectorizer) -> NgramModel:
     model = Ridge(**RIDGE).fit(features, np.asarray(targets, dtype=float))
-    return lambda matrix: model.predict(matrix).reshape(-1, 1)
+    return NgramModel(
+        vectorizer=vectorizer,
+        coef=np.asarray(model.coef_).reshape(1, -1),
+        intercept=np.asarray([model.intercept_], dtype=float).reshape(1),
+        activation="linear",
+        width=1,
+        columns=[0],
+    )
 
 
 def _fit_and_score(
     task_type: str, multi_label: bool, splits: dict[str, Examples], labels: list[str]
-) -> dict[str, Any] | None:
-    """The body of :func:`fit_baseline`, for a task that has a training split."""
+) -> tuple[dict[str, Any], NgramModel] | None:
+    """The body of :func:`fit_baseline_model`, for a task that has a training split."""
     task, train = _task(task_type, multi_label), splits["train"]
     start = time.perf_counter()
-    texts = _joined(train.texts, train.column("text_pair"))
+    texts = joined(train.texts, train.column("text_pair"))
     vectorizer, settings, features = _vectorizer(texts)
     try:
         matrix = vectorizer.fit_transform(texts)
     except ValueError:  # no n-gram kept: texts of symbols only, or each n-gram in one text
         return None
-    outputs: Outputs | None
+    model: NgramModel | None
     if task_type == "score":
         name, model_settings = "tfidf-ridge", {"model": "Ridge", **RIDGE}
-        outputs = _ridge(matrix, train.targets)
+        model = _ridge(matrix, train.targets, vectorizer)
     else:
         name, model_settings = "tfidf-logreg", {"model": "LogisticRegression", **LOGREG}
         if multi_label:
-            outputs = _multi_label(matrix, train.targets, labels)
+            model = _multi_label(matrix, train.targets, labels, vectorizer)
         else:
-            outputs, options = _tuned_single_label(matrix, vectorizer, splits, labels, task)
+            model, options = _tuned_single_label(matrix, vectorizer, splits, labels, task)
             model_settings.update(options)
-    if outputs is None:
+    if model is None:
         return None
     seconds = time.perf_counter() - start
-    predictor = _TextPredictor(labels, lambda batch: outputs(vectorizer.transform(batch)))
+    predictor = _TextPredictor(labels, model.outputs)
     if multi_label:
         validation = splits.get("validation")
         tuned = validation is not None and len(validation) > 0
         if tuned:
             predictor.thresholds = task.calibrate(predictor, validation, train)["thresholds"]
         model_settings["thresholds"] = "tuned on validation" if tuned else "0.5"
-    return {
+    record = {
         "name": name,
         "features": features,
         "settings": {**settings, **model_settings},
         "train_seconds": round(seconds, 3),
         **_scores(task, predictor, splits),
     }
+    return record, model
+
+
+def fit_baseline_model(
+    task_type: str, multi_label: bool, splits: dict[str, Examples], labels: list[str]
+) -> tuple[dict[str, Any], NgramModel] | None:
+    """:func:`fit_baseline`'s record and the fitted n-gram model itself (None where
+    :func:`fit_baseline` gives None), for a model that blends the baseline into its own."""
+    train = splits.get("train")
+    if task_type == "tag" or train is None or not len(train):
+        return None
+    with threadpool_limits(limits=1):
+        return _fit_and_score(task_type, multi_label, splits, labels)
 
 
 def fit_baseline(
@@ -241,11 +267,8 @@ def fit_baseline(
     ``train_seconds`` covers vectorizing and fitting. The linear algebra runs on one thread:
     these small sparse problems gain nothing from more, and lose much on a busy machine.
     """
-    train = splits.get("train")
-    if task_type == "tag" or train is None or not len(train):
-        return None
-    with threadpool_limits(limits=1):
-        return _fit_and_score(task_type, multi_label, splits, labels)
+    fitted = fit_baseline_model(task_type, multi_label, splits, labels)
+    return None if fitted is None else fitted[0]
 
 
 def _majority_predictor(

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from bizlm.errors import RecipeError
-from bizlm.evaluation.baseline import fit_baseline, majority_scores
+from bizlm.evaluation.baseline import fit_baseline_model, majority_scores
 from bizlm.evaluation.verdict import verdict
+from bizlm.ngram_model import NgramModel
 from bizlm.recipe import Recipe
 from bizlm.tasks import Task
 from bizlm.training.prepare import PreparedData
@@ -34,26 +35,35 @@ def majority_for(recipe: Recipe, data: PreparedData) -> dict[str, Any] | None:
     return majority_scores(recipe.task.type, recipe.task.multi_label, data.splits, data.labels)
 
 
+def fit_reference_baseline(
+    recipe: Recipe, data: PreparedData, majority: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, NgramModel | None]:
+    """The baseline's scores and its fitted n-gram model, when ``evaluation.baseline`` is on
+    and the task has a majority predictor to compare with (else ``(None, None)``)."""
+    if majority is None or not recipe.evaluation.baseline:
+        return None, None
+    fitted = fit_baseline_model(recipe.task.type, recipe.task.multi_label, data.splits, data.labels)
+    return fitted if fitted is not None else (None, None)
+
+
 def compare_with_baselines(
     recipe: Recipe,
     task: Task,
-    data: PreparedData,
     metrics: dict[str, Any],
     majority: dict[str, Any] | None,
+    baseline: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """(scores to add to the bundle's metrics, the verdict); nothing for tag, generate or
     zero-shot runs.
 
-    ``metrics`` holds the model's scores per split; the added scores are ``baseline`` (when
-    ``evaluation.baseline`` is on) and ``majority``.
+    ``metrics`` holds the model's scores per split; ``baseline`` is the record of
+    :func:`fit_reference_baseline`. The added scores are ``baseline`` (when there is one) and
+    ``majority``.
     """
     if majority is None or not metrics:
         return {}, None
     added: dict[str, Any] = {"majority": majority}
-    baseline = None
-    if recipe.evaluation.baseline:
-        baseline = fit_baseline(recipe.task.type, recipe.task.multi_label, data.splits, data.labels)
-        if baseline is not None:
-            added["baseline"] = baseline
+    if baseline is not None:
+        added["baseline"] = baseline
     judged = verdict(task.primary_metric, metrics, baseline, majority, recipe.evaluation.min_margin)
     return added, judged

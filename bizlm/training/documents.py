@@ -96,6 +96,8 @@ def write_documents(
         "evaluated on": info.metrics["evaluated_on"],
         "interrupted": training["interrupted"],
     }
+    if info.blend and info.blend.get("weight"):
+        summary["blend"] = f"TF-IDF model at weight {info.blend['weight']:g} (see the verdict)"
     comparison = {
         "baseline": info.metrics.get("baseline"),
         "majority": info.metrics.get("majority"),

@@ -31,7 +31,7 @@ from bizlm.training.tracking import Observer
 MEMBERS_DIR = "members"
 _MEMBER_PARTS = ("model", "adapter")
 # what the bundle records of its own, not copied from the first member's bizlm.json
-_OWN_KEYS = {"format", "versions", "calibration", "verdict"}
+_OWN_KEYS = {"format", "versions", "calibration", "verdict", "blend"}
 
 
 def check_ensemble(recipe: Recipe, resume: object) -> None:
@@ -63,6 +63,7 @@ def train_ensemble(
         for index in range(count):
             member = recipe.model_copy(deep=True)
             member.regularise.ensemble = 1
+            member.evaluation.blend = False  # the ensemble averages the members' own outputs
             member.train.seed = seed + index
             member.output = Path(tmp) / f"member-{index}"
             reporter.note(f"ensemble member {index + 1} of {count} (train.seed {seed + index})")

@@ -29,13 +29,19 @@ from bizlm.methods import (
     check_task,
     count_parameters,
 )
+from bizlm.ngram_model import NGRAM_DIR
 from bizlm.progress import Reporter
 from bizlm.recipe import Recipe, load_recipe
 from bizlm.tasks import Task, build_task
 from bizlm.tasks.rows import warn
 from bizlm.training import distributed
+from bizlm.training.blend import blend_baseline, blend_sentence, blend_wanted
 from bizlm.training.checkpoints import open_checkpoints
-from bizlm.training.comparison import compare_with_baselines, majority_for
+from bizlm.training.comparison import (
+    compare_with_baselines,
+    fit_reference_baseline,
+    majority_for,
+)
 from bizlm.training.documents import headline_metrics, training_record, write_documents
 from bizlm.training.ensemble import check_ensemble, train_ensemble
 from bizlm.training.learning_check import LearningWatch, resolve_class_weights
@@ -291,9 +297,19 @@ def _write_trained(
         settings = BundleInfo(labels=data.labels, recipe=recipe.resolved(), **extra)
         predictor = predictor_class(served, tokenizer, data.labels, max_length, settings)
         calibration, metrics = calibrate_and_score(task, predictor, data)
-        compared, verdict = compare_with_baselines(recipe, task, data, metrics, majority)
+        baseline, ngram = fit_reference_baseline(recipe, data, majority)
+        blended = None
+        if ngram is not None and built is None and blend_wanted(recipe):
+            blended = blend_baseline(task, predictor, data, ngram, calibration, metrics)
+            calibration, metrics = blended.calibration, blended.metrics
+        compared, verdict = compare_with_baselines(recipe, task, metrics, majority, baseline)
         info = _bundle_info(recipe, location, data, loop, metrics, *params)
         info.metrics.update(compared)
+        if blended is not None:
+            info.blend = blended.record
+            sentence = verdict and blend_sentence(blended.record, verdict.get("split"))
+            if sentence:
+                verdict["message"] = f"{verdict['message']} {sentence}"
         if verdict is not None:
             info.verdict = verdict
         info.merged = method.mergeable
@@ -306,6 +322,8 @@ def _write_trained(
             shutil.copytree(model_dir, staging / "model")
             if has_adapter:
                 shutil.copytree(adapter_dir, staging / "adapter")
+            if blended is not None and blended.ngram is not None:
+                blended.ngram.save(staging / NGRAM_DIR)
             write_documents(staging, info, data, output.name)
 
         write_bundle(output, info, write_contents)

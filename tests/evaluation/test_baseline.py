@@ -228,3 +228,60 @@ def fit_baseline_with_c(splits: dict[str, Examples], c: float) -> float:
         return fit_baseline("classify", False, splits, LABELS)["validation"]["macro_f1"]
     finally:
         baseline.C_GRID = saved
+
+
+def _ngram_cases() -> dict[str, tuple]:
+    binary_labels = ["negative", "positive"]
+    binary = {
+        name: examples(make_rows(n, seed, tuple(binary_labels)))
+        for name, (n, seed) in {"train": (200, 1), "validation": (60, 2)}.items()
+    }
+    multi = {"train": examples(multi_label_rows(200, 1))}
+    score = {"train": score_split(200, 1, False)}
+    return {
+        "softmax": ("classify", False, word_splits(), LABELS),
+        "binary": ("classify", False, binary, binary_labels),
+        "sigmoid": ("classify", True, multi, [*LABELS, "never"]),
+        "linear": ("score", False, score, ["score"]),
+    }
+
+
+@pytest.mark.parametrize("activation", ["softmax", "binary", "sigmoid", "linear"])
+def test_the_fitted_ngram_model_matches_scikit_learn_and_survives_a_save(
+    activation: str, tmp_path
+) -> None:
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from bizlm.evaluation.baseline import fit_baseline_model
+    from bizlm.ngram_model import NgramModel
+
+    task_type, multi_label, splits, labels = _ngram_cases()[activation]
+    record, model = fit_baseline_model(task_type, multi_label, splits, labels)
+    assert model.activation == activation and model.width == len(labels)
+    texts = ["good great flight", "awful rude crew", "the seat", "unknown words only"]
+    features = model.vectorizer.transform(texts)
+    train = splits["train"]
+    matrix = model.vectorizer.transform(train.texts)
+    settings = record["settings"]
+    if activation in ("softmax", "binary"):
+        options = {k: settings[k] for k in ("C", "max_iter", "class_weight")}
+        reference = LogisticRegression(**options).fit(matrix, train.targets)
+        order = [list(reference.classes_).index(label) for label in labels]
+        expected = reference.predict_proba(features)[:, order]
+    elif activation == "sigmoid":
+        gold = [[label in t for label in labels] for t in train.targets]
+        expected = np.column_stack(
+            [
+                LogisticRegression(max_iter=1000).fit(matrix, column).predict_proba(features)[:, 1]
+                if len(set(column)) > 1
+                else np.zeros(len(texts))
+                for column in np.asarray(gold).T
+            ]
+        )
+    else:
+        expected = Ridge(alpha=1.0).fit(matrix, train.targets).predict(features)[:, None]
+    np.testing.assert_allclose(model.outputs(texts), expected, atol=1e-6)
+    model.save(tmp_path / "ngram")
+    np.testing.assert_allclose(
+        NgramModel.load(tmp_path / "ngram").outputs(texts), expected, atol=1e-6
+    )
