@@ -10,6 +10,9 @@ DIR/
   templates.yaml   templates: {intent: "answer text with {ENTITY_TYPE} slots"}
   recipe.yaml      the intent model's recipe (model, method, train), without data or output
   support.yaml     answering settings (see :class:`SupportSettings`)
+  docs/            optional: the knowledge base, the company's documents (Markdown, HTML,
+                   plain text, PDF; sub-folders allowed) that `bizlm app support index`
+                   splits into passages and indexes into build/knowledge/
   build/           what `bizlm app support train` writes (intent bundle, FAQ index)
 ```
 Loading checks every file, so a wrong project fails before any training: each error names the
@@ -41,6 +44,7 @@ INTENTS_FILE = "intents.yaml"
 TEMPLATES_FILE = "templates.yaml"
 RECIPE_FILE = "recipe.yaml"
 SETTINGS_FILE = "support.yaml"
+DOCS_DIR = "docs"
 BUILD_DIR = "build"
 OUT_OF_SCOPE = "out_of_scope"
 _SLOT = re.compile(r"\{([^{}]*)\}")

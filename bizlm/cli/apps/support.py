@@ -1,4 +1,4 @@
-"""`bizlm app support` sub-commands: init, train, ask, serve, demo, export-feedback."""
+"""`bizlm app support` sub-commands: init, train, index, ask, serve, demo, export-feedback."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import typer
 
 from bizlm.apps.support.agent import SupportAgent
 from bizlm.apps.support.errors import SupportProjectError
+from bizlm.apps.support.knowledge.indexer import DEFAULT_MAX_WORDS, DEFAULT_OVERLAP, index_project
+from bizlm.apps.support.project import load_project
 from bizlm.apps.support.scaffold import init_demo, init_project
 from bizlm.apps.support.service import create_support_app
 from bizlm.apps.support.store import ConversationStore, export_feedback
@@ -89,6 +91,36 @@ def train(
             f"{test['oos_precision']:.3f} recall {test['oos_recall']:.3f}",
             f"FAQ index: {info['faq_entries']} entries",
             *[f"warning: {w}" for w in info["warnings"]],
+        ],
+    )
+
+
+@support_app.command()
+def index(
+    directory: FolderArgument,
+    max_words: Annotated[
+        int, typer.Option(help="Longest passage, in words (Chinese: characters).")
+    ] = DEFAULT_MAX_WORDS,
+    overlap: Annotated[
+        int, typer.Option(help="Words shared by consecutive passages of one section.")
+    ] = DEFAULT_OVERLAP,
+    as_json: JsonOption = False,
+) -> None:
+    """Index the documents in DIR/docs/ for search; only new or changed files are read again."""
+    report = index_project(load_project(directory), max_words, overlap)
+    _emit(
+        report.to_json(),
+        as_json,
+        [
+            f"knowledge index: {report.folder}",
+            f"files indexed: {len(report.indexed)} ({sum(report.indexed.values())} passages)",
+            *[f"  {name}: {count}" for name, count in report.indexed.items()],
+            f"files unchanged: {len(report.unchanged)}",
+            f"files removed: {len(report.removed)}",
+            *[f"  {name}" for name in report.removed],
+            f"files skipped: {len(report.skipped)}",
+            *[f"  {s['file']}: {s['reason']}" for s in report.skipped],
+            f"passages: {report.passages} ({report.unique_passages} after merging duplicates)",
         ],
     )
 
