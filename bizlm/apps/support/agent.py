@@ -1,4 +1,5 @@
-"""Answer one customer message: the intent's template, else the best FAQ answer, else hand-off.
+"""Answer one customer message: the intent's template, else the best FAQ answer, else a reply
+generated from the knowledge base, else hand-off.
 
 1. The intent model gives calibrated probabilities; below the tuned threshold the intent is
    ``out_of_scope``.
@@ -6,7 +7,12 @@
    of that type from the NER model (a template without slots needs no NER model).
 3. Otherwise the best FAQ entry (hybrid retrieval) answers when its similarity to the message
    reaches ``faq.min_similarity``.
-4. Otherwise the conversation is handed to a person.
+4. Otherwise, when ``support.yaml`` names a generate bundle (``knowledge.generate_bundle``) and
+   the knowledge base is indexed, a generated reply citing the retrieved passages answers when
+   it passes the grounding checks (:mod:`bizlm.apps.support.grounded`); its sources are the
+   cited passages.
+5. Otherwise the conversation is handed to a person; a grounded reply that failed its checks
+   leaves its reason in :attr:`Answer.handoff_reason`.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 
 from bizlm.apps.support.calibration import scale
 from bizlm.apps.support.errors import SupportProjectError
+from bizlm.apps.support.grounded.loader import load_grounded
 from bizlm.apps.support.project import (
     OUT_OF_SCOPE,
     SupportProject,
@@ -37,11 +44,12 @@ class Answer:
     """What the desk replies to one message."""
 
     text: str
-    kind: str  # template, faq or handoff
+    kind: str  # template, faq, generated or handoff
     intent: str
     confidence: float
     sources: list[dict[str, Any]] = field(default_factory=list)
     entities: list[dict[str, Any]] = field(default_factory=list)
+    handoff_reason: str | None = None  # why a generated reply was not given
 
     @property
     def handoff(self) -> bool:
@@ -85,6 +93,8 @@ class SupportAgent:
         self.threshold = float(calibration["threshold"])
         self._intent_lock: AbstractContextManager[Any] = threading.Lock()
         self._text_lock = threading.Lock()  # the NER model and the FAQ encoder
+        self.grounded = load_grounded(self.project, encoder)
+        self._generate_lock = threading.Lock()
 
     @property
     def intent_bundle(self) -> Path:
@@ -122,5 +132,16 @@ class SupportAgent:
             return Answer(filled, "template", intent, confidence, sources, entities)
         if hits and hits[0].similarity >= self.project.settings.faq.min_similarity:
             return Answer(hits[0].entry.answer, "faq", intent, confidence, sources, entities)
+        reason = None
+        if self.grounded is not None:
+            with self._text_lock:
+                found = self.grounded.retrieve(text)
+            with self._generate_lock:
+                grounded = self.grounded.answer_from(text, found)
+            if grounded.handoff_reason is None:
+                return Answer(
+                    grounded.text, "generated", intent, confidence, grounded.sources(), entities
+                )
+            reason = grounded.handoff_reason
         handoff = self.project.settings.handoff_message
-        return Answer(handoff, "handoff", intent, confidence, sources, entities)
+        return Answer(handoff, "handoff", intent, confidence, sources, entities, reason)

@@ -9,7 +9,8 @@ DIR/
                    the BM25 weight of FAQ retrieval
   templates.yaml   templates: {intent: "answer text with {ENTITY_TYPE} slots"}
   recipe.yaml      the intent model's recipe (model, method, train), without data or output
-  support.yaml     answering settings (see :class:`SupportSettings`)
+  support.yaml     answering settings (see :class:`SupportSettings`); its ``knowledge:``
+                   section may name a generate bundle that writes answers from docs/
   docs/            optional: the knowledge base, the company's documents (Markdown, HTML,
                    plain text, PDF; sub-folders allowed) that `bizlm app support index`
                    splits into passages and indexes into build/knowledge/
@@ -37,6 +38,7 @@ from bizlm.apps.support.faq_files import (
     read_faq,
     read_faq_queries,
 )
+from bizlm.apps.support.grounded.settings import KnowledgeSettings
 from bizlm.log import logger
 from bizlm.yaml_files import read_yaml_mapping, validate_mapping
 
@@ -96,6 +98,7 @@ class SupportSettings(BaseModel):
     max_message_chars: int = Field(1000, ge=1, le=100_000)
     handoff_message: str = "I am passing your conversation to a colleague who will reply shortly."
     faq: FaqSettings = Field(default_factory=FaqSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
 
 
 @dataclass
@@ -122,6 +125,13 @@ class SupportProject:
         if self.settings.ner_bundle is None:
             return None
         path = Path(self.settings.ner_bundle)
+        return path if path.is_absolute() else self.root / path
+
+    def generate_path(self) -> Path | None:
+        """The generate bundle's folder, when one is configured for grounded answers."""
+        if self.settings.knowledge.generate_bundle is None:
+            return None
+        path = Path(self.settings.knowledge.generate_bundle)
         return path if path.is_absolute() else self.root / path
 
 

@@ -49,11 +49,16 @@ class ChatReply(BaseModel):
     session_id: str
     message_id: int = Field(description="Id of the reply; rate it with /v1/support/feedback.")
     answer: str
-    kind: Literal["template", "faq", "handoff"]
+    kind: Literal["template", "faq", "generated", "handoff"]
     intent: str
     confidence: float
     sources: list[dict[str, Any]]
     handoff: bool
+    handoff_reason: str | None = Field(
+        None,
+        description="Why a generated reply was held back (weak_retrieval, empty_reply, "
+        "unsupported); null otherwise.",
+    )
     conversation: list[dict[str, Any]] | None = Field(
         None, description="On hand-off: the conversation so far (masked), as given to a person."
     )
@@ -106,6 +111,7 @@ def support_router(agent: SupportAgent, store: ConversationStore, require_scope:
             confidence=round(reply.confidence, 4),
             sources=reply.sources,
             handoff=reply.handoff,
+            handoff_reason=reply.handoff_reason,
             conversation=conversation,
         )
 
