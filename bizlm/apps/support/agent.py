@@ -2,7 +2,7 @@
 generated from the knowledge base, else hand-off.
 
 1. The intent model gives calibrated probabilities; below the tuned threshold the intent is
-   ``out_of_scope``.
+   ``out_of_scope``. A message on a topic of ``deny_topics`` goes to a person at once.
 2. A known intent with a template answers with it when every slot is filled by an entity span
    of that type from the NER model (a template without slots needs no NER model).
 3. Otherwise the best FAQ entry (hybrid retrieval) answers when its similarity to the message
@@ -10,7 +10,7 @@ generated from the knowledge base, else hand-off.
 4. Otherwise, when ``support.yaml`` names a generate bundle (``knowledge.generate_bundle``) and
    the knowledge base is indexed, a generated reply citing the retrieved passages answers when
    it passes the grounding checks (:mod:`bizlm.apps.support.grounded`); its sources are the
-   cited passages.
+   cited passages; personal data in the generated text is masked.
 5. Otherwise the conversation is handed to a person; a grounded reply that failed its checks
    leaves its reason in :attr:`Answer.handoff_reason`.
 """
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bizlm.apps.support.calibration import scale
+from bizlm.apps.support.deny import DENIED_TOPIC, denied_topic
 from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.grounded.loader import load_grounded
 from bizlm.apps.support.project import (
@@ -37,6 +38,7 @@ from bizlm.apps.support.project import (
 from bizlm.apps.support.retrieval import FaqIndex, SentenceEncoder
 from bizlm.apps.support.training import BUILD_INFO
 from bizlm.loading import load
+from bizlm.pii import mask
 
 
 @dataclass
@@ -119,6 +121,9 @@ class SupportAgent:
         """The reply to one message."""
         with self._intent_lock:
             intent, confidence = self.classify(text)
+        handoff = self.project.settings.handoff_message
+        if denied_topic(text, self.project.settings.deny_topics) is not None:
+            return Answer(handoff, "handoff", intent, confidence, handoff_reason=DENIED_TOPIC)
         with self._text_lock:
             entities = self.ner.predict([text])[0]["entities"] if self.ner is not None else []
             hits = self.faq.search(text, self.project.settings.faq.top_k)
@@ -138,10 +143,8 @@ class SupportAgent:
                 found = self.grounded.retrieve(text)
             with self._generate_lock:
                 grounded = self.grounded.answer_from(text, found)
-            if grounded.handoff_reason is None:
-                return Answer(
-                    grounded.text, "generated", intent, confidence, grounded.sources(), entities
-                )
+            if grounded.handoff_reason is None:  # checked as written, sent with PII masked
+                text, sources = mask(grounded.text), grounded.sources()
+                return Answer(text, "generated", intent, confidence, sources, entities)
             reason = grounded.handoff_reason
-        handoff = self.project.settings.handoff_message
         return Answer(handoff, "handoff", intent, confidence, sources, entities, reason)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.faq_files import (
@@ -97,8 +97,21 @@ class SupportSettings(BaseModel):
     )
     max_message_chars: int = Field(1000, ge=1, le=100_000)
     handoff_message: str = "I am passing your conversation to a colleague who will reply shortly."
+    deny_topics: list[str] = Field(
+        default_factory=list,
+        description="Words or phrases of topics the desk never answers (a person does): a "
+        "message that mentions one is handed off (see bizlm.apps.support.deny).",
+    )
     faq: FaqSettings = Field(default_factory=FaqSettings)
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+
+    @field_validator("deny_topics")
+    @classmethod
+    def _topics_have_words(cls, topics: list[str]) -> list[str]:
+        blank = [index for index, topic in enumerate(topics) if not topic.strip()]
+        if blank:
+            raise ValueError(f"entry {blank[0]} is blank: give each topic a word or phrase")
+        return topics
 
 
 @dataclass

@@ -73,6 +73,13 @@ def test_a_grounded_reply_answers_after_the_faq_with_its_sources(desk: Path) -> 
     assert source["text"] == REFUNDS and source["number"] == 1
 
 
+def test_personal_data_in_a_generated_reply_is_masked(desk: Path) -> None:
+    reply = f"{REFUNDS[:-1]}, or write to jane.doe@example.com [1]."
+    answer = agent_writing(desk, reply).answer("when do refunds reach my card")
+    assert answer.kind == "generated"
+    assert "jane.doe@example.com" not in answer.text and "[EMAIL]" in answer.text
+
+
 def test_an_unsupported_reply_hands_off_with_the_reason(desk: Path) -> None:
     agent = agent_writing(desk, "Purple elephants carry refunds to Mars [1].")
     answer = agent.answer("when do refunds reach my card")
