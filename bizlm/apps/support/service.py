@@ -13,7 +13,15 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import APIKeyHeader, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from bizlm.apps.support.agent import SupportAgent
 from bizlm.apps.support.store import ConversationStore
@@ -65,13 +73,30 @@ class ChatReply(BaseModel):
 
 
 class Feedback(BaseModel):
-    """Thumbs up or down on a reply, optionally with the intent it should have had."""
+    """Thumbs up or down on a reply, optionally with the intent it should have had and, with a
+    thumbs-down, the reply it should have been (``correct_reply``, stored PII-masked)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     message_id: int
     rating: Literal["up", "down"]
     correct_intent: str | None = None
+    correct_reply: str | None = None
+
+    @field_validator("correct_reply")
+    @classmethod
+    def _reply_has_text(cls, reply: str | None) -> str | None:
+        if reply is not None and not reply.strip():
+            raise ValueError(
+                "the corrected reply holds only spaces; write the reply or leave it out"
+            )
+        return reply
+
+    @model_validator(mode="after")
+    def _reply_with_down(self) -> "Feedback":
+        if self.correct_reply is not None and self.rating != "down":
+            raise ValueError("correct_reply goes with rating 'down' (the reply was not right)")
+        return self
 
 
 class FeedbackStored(BaseModel):
@@ -89,6 +114,11 @@ def support_router(agent: SupportAgent, store: ConversationStore, require_scope:
         "ChatRequest",
         __base__=ChatMessage,
         message=(StrictStr, Field(min_length=1, max_length=limit)),
+    )
+    feedback_request = create_model(
+        "FeedbackRequest",
+        __base__=Feedback,
+        correct_reply=(str | None, Field(None, min_length=1, max_length=limit)),
     )
     errors = error_responses(400, 401, 403, 413, 422, 429)
 
@@ -120,8 +150,8 @@ def support_router(agent: SupportAgent, store: ConversationStore, require_scope:
         response_model=FeedbackStored,
         responses={**errors, **error_responses(404)},
     )
-    async def feedback(body: Feedback, _: Any = allowed) -> FeedbackStored:
-        """Store a thumbs up/down on one of the desk's replies."""
+    async def feedback(body: feedback_request, _: Any = allowed) -> FeedbackStored:  # type: ignore[valid-type]
+        """Store a thumbs up/down on one of the desk's replies (a corrected reply masked)."""
         message = store.message(body.message_id)
         if message is None or message["role"] != "desk":
             raise ApiError(404, "message_not_found", f"No desk reply has id {body.message_id}.")
@@ -132,9 +162,10 @@ def support_router(agent: SupportAgent, store: ConversationStore, require_scope:
                 "unknown_intent",
                 f"correct_intent '{body.correct_intent}' is not one of {sorted(intents)}.",
             )
-        return FeedbackStored(
-            feedback_id=store.add_feedback(body.message_id, body.rating, body.correct_intent)
+        feedback_id = store.add_feedback(
+            body.message_id, body.rating, body.correct_intent, body.correct_reply
         )
+        return FeedbackStored(feedback_id=feedback_id)
 
     @router.get("/v1/support/conversations/{session_id}", responses=errors)
     async def conversation(session_id: str, _: Any = allowed) -> dict[str, Any]:

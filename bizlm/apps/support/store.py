@@ -1,7 +1,8 @@
 """Conversations, hand-offs and feedback in SQLite; every stored text is PII-masked first.
 
-Feedback exports as JSONL rows ``{"text", "label"}`` for ``bizlm update``: a thumbs-up confirms
-the predicted intent; a thumbs-down counts only when it names the right intent.
+Feedback rates one desk reply: thumbs up or down, optionally with the intent it should have had
+and an agent's corrected reply (:mod:`bizlm.apps.support.feedback_export` turns it into
+training rows). A database written before ``correct_reply`` existed gains the column on open.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bizlm.apps.support.project import OUT_OF_SCOPE
-from bizlm.atomic import atomic_write_text
 from bizlm.pii import mask
 from bizlm.private_files import ensure_private_file
 
@@ -41,7 +40,8 @@ CREATE TABLE IF NOT EXISTS feedback (
     message_id INTEGER NOT NULL REFERENCES messages (id),
     rating TEXT NOT NULL,
     correct_intent TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    correct_reply TEXT
 );
 """
 
@@ -58,6 +58,9 @@ class ConversationStore:
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.executescript(_SCHEMA)
+            columns = {row["name"] for row in self._db.execute("PRAGMA table_info(feedback)")}
+            if "correct_reply" not in columns:  # a database of an older version
+                self._db.execute("ALTER TABLE feedback ADD COLUMN correct_reply TEXT")
 
     def close(self) -> None:
         """Close the database."""
@@ -109,42 +112,32 @@ class ConversationStore:
             row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         return dict(row) if row is not None else None
 
-    def add_feedback(self, message_id: int, rating: str, correct_intent: str | None) -> int:
-        """Store a thumbs up/down on a desk reply; return the feedback id."""
+    def add_feedback(
+        self,
+        message_id: int,
+        rating: str,
+        correct_intent: str | None,
+        correct_reply: str | None = None,
+    ) -> int:
+        """Store a thumbs up/down on a desk reply (the corrected reply masked); return its id."""
+        reply = mask(correct_reply) if correct_reply is not None else None
         with self._lock, self._db:
             cursor = self._db.execute(
-                "INSERT INTO feedback (message_id, rating, correct_intent, created) "
-                "VALUES (?, ?, ?, ?)",
-                (message_id, rating, correct_intent, time.time()),
+                "INSERT INTO feedback (message_id, rating, correct_intent, correct_reply, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (message_id, rating, correct_intent, reply, time.time()),
             )
         return int(cursor.lastrowid)
 
     def feedback(self) -> list[dict[str, Any]]:
-        """Every feedback with the reply it rates and the customer message it answered."""
+        """Every feedback with the reply it rates (text, kind, intent) and the customer message
+        just before that reply in its session (``question``; None when there is none)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT f.id, f.rating, f.correct_intent, r.intent, r.session_id, "
+                "SELECT f.id, f.rating, f.correct_intent, f.correct_reply, r.intent, r.kind, "
+                "r.text AS reply, r.session_id, "
                 "(SELECT q.text FROM messages q WHERE q.session_id = r.session_id "
                 " AND q.role = 'customer' AND q.id < r.id ORDER BY q.id DESC LIMIT 1) AS question "
                 "FROM feedback f JOIN messages r ON r.id = f.message_id ORDER BY f.id"
             ).fetchall()
         return [dict(row) for row in rows]
-
-
-def export_feedback(store: ConversationStore, output: Path) -> dict[str, int]:
-    """Write feedback as training rows for ``bizlm update``; return what was written and skipped.
-
-    A thumbs-up on a known intent gives (question, predicted intent); a thumbs-down with a
-    correct intent gives (question, correct intent). Others are counted as skipped.
-    """
-    rows, skipped = [], {"down_without_intent": 0, "out_of_scope": 0}
-    for item in store.feedback():
-        label = item["correct_intent"] if item["rating"] == "down" else item["intent"]
-        if item["rating"] == "down" and not label:
-            skipped["down_without_intent"] += 1
-        elif not label or label == OUT_OF_SCOPE or not item["question"]:
-            skipped["out_of_scope"] += 1
-        else:
-            rows.append(json.dumps({"text": item["question"], "label": label}, ensure_ascii=False))
-    atomic_write_text(Path(output), "".join(f"{row}\n" for row in rows), private=True)
-    return {"written": len(rows), **{f"skipped_{k}": v for k, v in skipped.items()}}

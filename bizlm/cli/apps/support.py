@@ -10,11 +10,12 @@ import typer
 
 from bizlm.apps.support.agent import SupportAgent
 from bizlm.apps.support.errors import SupportProjectError
+from bizlm.apps.support.feedback_export import export_feedback, summary_lines
 from bizlm.apps.support.knowledge.indexer import DEFAULT_MAX_WORDS, DEFAULT_OVERLAP, index_project
 from bizlm.apps.support.project import load_project
 from bizlm.apps.support.scaffold import init_demo, init_project
 from bizlm.apps.support.service import create_support_app
-from bizlm.apps.support.store import ConversationStore, export_feedback
+from bizlm.apps.support.store import ConversationStore
 from bizlm.apps.support.training import BUILD_INFO, train_project
 from bizlm.cli.apps.server import run_server
 from bizlm.cli.options import (
@@ -215,9 +216,26 @@ def export_feedback_command(
         Path | None,
         typer.Option(help="SQLite file of conversations (default: DIR/conversations.db)."),
     ] = None,
+    preferences: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Also write DPO pairs {prompt, chosen, rejected}: each thumbs-down's "
+            "correct_reply preferred to the desk's reply.",
+        ),
+    ] = None,
+    sft: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Also write {prompt, response} rows for a generate task: corrected replies "
+            "and generated replies with a thumbs-up.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Write rated replies as training rows for `bizlm update BUNDLE --data OUTPUT`."""
+    """Write rated replies as training rows for `bizlm update BUNDLE --data OUTPUT`, and
+    optionally for the reply generator (--preferences, --sft)."""
     path = database or directory / "conversations.db"
     if not path.is_file():
         raise SupportProjectError(
@@ -225,12 +243,7 @@ def export_feedback_command(
         )
     store = ConversationStore(path)
     try:
-        counts = export_feedback(store, output)
+        summary = export_feedback(store, output, preferences, sft)
     finally:
         store.close()
-    _emit(
-        {"output": str(output), **counts},
-        as_json,
-        [f"{output}: {counts['written']} rows"]
-        + [f"{k.replace('_', ' ')}: {v}" for k, v in counts.items() if k != "written" and v],
-    )
+    _emit({"output": str(output), **summary}, as_json, summary_lines(summary, output))

@@ -1,4 +1,5 @@
-"""The chat page in a real headless Chromium: ask, see the answer, rate it, see it stored."""
+"""The chat page in a real headless Chromium: ask, see the answer, rate it (a thumbs-down with a
+corrected reply), see it stored."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ def test_ask_and_rate_in_the_browser(trained_dir: Path, tmp_path: Path) -> None:
             page.click(".rate-up")
             page.locator(".feedback-saved").wait_for(timeout=30_000)
             assert "saved" in page.locator(".feedback-saved").inner_text()
+            page.fill("#message", "seat plane today")
+            page.click("#send")
+            page.locator(".desk .correct-reply").wait_for(timeout=30_000)
+            page.fill(".desk .correct-reply", "  Seats open at 10.  ")
+            page.click(".desk .rate-down")
+            page.locator(".feedback-saved").nth(1).wait_for(timeout=30_000)
             page.fill("#message", "   ")
             page.click("#send")
             page.locator("#status.error").wait_for(timeout=30_000)
@@ -36,6 +43,10 @@ def test_ask_and_rate_in_the_browser(trained_dir: Path, tmp_path: Path) -> None:
         store.close()
     with sqlite3.connect(database) as db:
         stored = db.execute(
-            "SELECT f.rating, m.text FROM feedback f JOIN messages m ON m.id = f.message_id"
+            "SELECT f.rating, f.correct_reply, m.text FROM feedback f "
+            "JOIN messages m ON m.id = f.message_id ORDER BY f.id"
         ).fetchall()
-    assert stored == [("up", "Bags go to gate 4.")]
+    assert stored == [
+        ("up", None, "Bags go to gate 4."),
+        ("down", "Seats open at 10.", "Seats open at 9."),
+    ]

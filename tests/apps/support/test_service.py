@@ -123,6 +123,46 @@ def test_feedback_is_stored_and_exported(
     assert updated.bundle.is_dir()
 
 
+def test_a_corrected_reply_is_stored_masked(client: TestClient, tmp_path: Path) -> None:
+    reply = _chat(client, "bag gate ticket").json()
+    corrected = {
+        "message_id": reply["message_id"],
+        "rating": "down",
+        "correct_reply": "Gate 7; mail jo@example.com.",
+    }
+    assert client.post("/v1/support/feedback", json=corrected).status_code == 200
+    with sqlite3.connect(tmp_path / "conversations.db") as db:
+        stored = db.execute("SELECT rating, correct_reply FROM feedback").fetchall()
+    assert stored == [("down", "Gate 7; mail [EMAIL].")]
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code", "words"),
+    [
+        ({"correct_reply": ""}, 422, "invalid_request", "correct_reply"),
+        ({"correct_reply": "   "}, 422, "invalid_request", "only spaces"),
+        ({"correct_reply": 42}, 422, "invalid_request", "correct_reply"),
+        ({"correct_reply": "x" * 1001}, 422, "text_too_long", "correct_reply"),
+        ({"rating": "up"}, 422, "invalid_request", "rating 'down'"),
+        ({"message_id": "customer"}, 404, "message_not_found", "No desk reply has id"),
+        ({"message_id": 10**6}, 404, "message_not_found", "No desk reply has id"),
+    ],
+)
+def test_bad_corrected_replies_are_refused(
+    client: TestClient, tmp_path: Path, change: dict, status: int, code: str, words: str
+) -> None:
+    reply = _chat(client, "bag gate ticket").json()
+    body = {"message_id": reply["message_id"], "rating": "down", "correct_reply": "Gate 7."}
+    if change.get("message_id") == "customer":  # the customer's message just before the reply
+        change = {"message_id": reply["message_id"] - 1}
+    response = client.post("/v1/support/feedback", json={**body, **change})
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == code and words in error["message"]
+    with sqlite3.connect(tmp_path / "conversations.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM feedback").fetchone() == (0,)
+
+
 def test_auth_is_required_when_on(trained_dir: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("BIZLM_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("BIZLM_REGISTRY", raising=False)

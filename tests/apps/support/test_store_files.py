@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bizlm.apps.support.store import ConversationStore, export_feedback
+from bizlm.apps.support.feedback_export import export_feedback
+from bizlm.apps.support.store import ConversationStore
 
 
 def mode(path: Path) -> int:
