@@ -104,6 +104,7 @@ def blend_baseline(
     best = max(WEIGHTS, key=lambda weight: (scores[weight], -weight))
     record: dict[str, Any] = {
         "weight": best if scores[best] >= scores[0.0] + MIN_GAIN else 0.0,
+        "metric": task.primary_metric,
         "chosen_on": f"validation {task.primary_metric}",
         "validation": {str(weight): round(score, 6) for weight, score in scores.items()},
         "model_alone": _primary_scores(task, metrics),
@@ -131,8 +132,7 @@ def blend_sentence(record: dict[str, Any], split: str | None) -> str | None:
     verdict's split (None when nothing was blended)."""
     if not record.get("weight"):
         return None
-    metric = record["chosen_on"].split()[-1]
-    alone = (record["model_alone"].get(split or "") or {}).get(metric)
+    alone = (record["model_alone"].get(split or "") or {}).get(record["metric"])
     sentence = (
         f"Its outputs blend the TF-IDF model's at weight {record['weight']:g} "
         f"(chosen on {record['chosen_on']})"
