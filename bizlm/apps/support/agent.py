@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,11 +120,21 @@ class SupportAgent:
 
     def answer(self, text: str) -> Answer:
         """The reply to one message."""
+        *_, answer = self.answer_stream(text)
+        assert isinstance(answer, Answer)
+        return answer
+
+    def answer_stream(self, text: str) -> Iterator[str | Answer]:
+        """The reply to one message as it is written: a generated reply's checked sentences
+        (PII masked) as they come, then the :class:`Answer`; a template, FAQ answer or
+        hand-off comes whole, as the :class:`Answer` alone. Closing the iterator stops the
+        generation."""
         with self._intent_lock:
             intent, confidence = self.classify(text)
         handoff = self.project.settings.handoff_message
         if denied_topic(text, self.project.settings.deny_topics) is not None:
-            return Answer(handoff, "handoff", intent, confidence, handoff_reason=DENIED_TOPIC)
+            yield Answer(handoff, "handoff", intent, confidence, handoff_reason=DENIED_TOPIC)
+            return
         with self._text_lock:
             entities = self.ner.predict([text])[0]["entities"] if self.ner is not None else []
             hits = self.faq.search(text, self.project.settings.faq.top_k)
@@ -134,17 +145,24 @@ class SupportAgent:
         template = self.project.templates.get(intent)
         filled = fill_template(template, entities) if template is not None else None
         if filled is not None:
-            return Answer(filled, "template", intent, confidence, sources, entities)
+            yield Answer(filled, "template", intent, confidence, sources, entities)
+            return
         if hits and hits[0].similarity >= self.project.settings.faq.min_similarity:
-            return Answer(hits[0].entry.answer, "faq", intent, confidence, sources, entities)
+            yield Answer(hits[0].entry.answer, "faq", intent, confidence, sources, entities)
+            return
         reason = None
         if self.grounded is not None:
             with self._text_lock:
                 found = self.grounded.retrieve(text)
             with self._generate_lock:
-                grounded = self.grounded.answer_from(text, found)
+                for event in self.grounded.stream_from(text, found):
+                    if isinstance(event, str):
+                        yield mask(event)
+                    else:
+                        grounded = event
             if grounded.handoff_reason is None:  # checked as written, sent with PII masked
                 text, sources = mask(grounded.text), grounded.sources()
-                return Answer(text, "generated", intent, confidence, sources, entities)
+                yield Answer(text, "generated", intent, confidence, sources, entities)
+                return
             reason = grounded.handoff_reason
-        return Answer(handoff, "handoff", intent, confidence, sources, entities, reason)
+        yield Answer(handoff, "handoff", intent, confidence, sources, entities, reason)

@@ -23,11 +23,14 @@ from pydantic import (
     model_validator,
 )
 
-from bizlm.apps.support.agent import SupportAgent
+from bizlm.apps.support.agent import Answer, SupportAgent
+from bizlm.apps.support.chat_stream import reply_events
+from bizlm.apps.support.grounded.citations import SOURCES_ROUTE
 from bizlm.apps.support.store import ConversationStore
 from bizlm.serve.app import create_app
 from bizlm.serve.errors import ApiError, error_responses
 from bizlm.serve.manager import bundle_name
+from bizlm.serve.openai_routes import ClosingStream
 from bizlm.serve.settings import ServeSettings
 
 PAGE = Path(__file__).parent / "static" / "chat.html"
@@ -99,6 +102,16 @@ class Feedback(BaseModel):
         return self
 
 
+class Source(BaseModel):
+    """A passage of the knowledge base: where it is and its whole text."""
+
+    passage_id: str
+    file: str = Field(description="The document, relative to the project's docs/ folder.")
+    heading: str = Field(description="The headings above the passage, outermost first.")
+    page: int | None = Field(None, description="The PDF page it starts on, if any.")
+    text: str
+
+
 class FeedbackStored(BaseModel):
     """The stored feedback's id."""
 
@@ -122,12 +135,8 @@ def support_router(agent: SupportAgent, store: ConversationStore, require_scope:
     )
     errors = error_responses(400, 401, 403, 413, 422, 429)
 
-    @router.post("/v1/support/chat", response_model=ChatReply, responses=errors)
-    async def chat(body: chat_message, _: Any = allowed) -> ChatReply:  # type: ignore[valid-type]
-        """Answer a customer message and store both (PII masked)."""
-        session_id = body.session_id or uuid.uuid4().hex
-        reply = await asyncio.to_thread(agent.answer, body.message)
-        store.add_message(session_id, "customer", body.message)
+    def record(session_id: str, reply: Answer) -> ChatReply:
+        """Store the desk's reply (and, on hand-off, the hand-off) and describe it."""
         message_id = store.add_message(
             session_id, "desk", reply.text, reply.intent, reply.confidence, reply.kind
         )
@@ -136,7 +145,7 @@ def support_router(agent: SupportAgent, store: ConversationStore, require_scope:
             session_id=session_id,
             message_id=message_id,
             answer=reply.text,
-            kind=reply.kind,
+            kind=reply.kind,  # type: ignore[arg-type]
             intent=reply.intent,
             confidence=round(reply.confidence, 4),
             sources=reply.sources,
@@ -144,6 +153,34 @@ def support_router(agent: SupportAgent, store: ConversationStore, require_scope:
             handoff_reason=reply.handoff_reason,
             conversation=conversation,
         )
+
+    def received(body: ChatMessage) -> str:
+        """Store the customer's message; its session id (a new one when none is given)."""
+        session_id = body.session_id or uuid.uuid4().hex
+        store.add_message(session_id, "customer", body.message)
+        return session_id
+
+    @router.post("/v1/support/chat", response_model=ChatReply, responses=errors)
+    async def chat(body: chat_message, _: Any = allowed) -> ChatReply:  # type: ignore[valid-type]
+        """Answer a customer message and store both (PII masked)."""
+        session_id = received(body)
+        return record(session_id, await asyncio.to_thread(agent.answer, body.message))
+
+    @router.post(
+        "/v1/support/chat/stream",
+        responses={**errors, 200: {"content": {"text/event-stream": {}}}},
+    )
+    async def chat_stream(body: chat_message, _: Any = allowed) -> ClosingStream:  # type: ignore[valid-type]
+        """Answer a customer message as server-sent events: ``delta`` events with each
+        checked sentence of a generated reply as it is written, then the ``reply`` event
+        (the body ``POST /v1/support/chat`` answers). Both messages are stored (PII masked)."""
+        session_id = received(body)
+
+        def finish(reply: Answer) -> dict[str, Any]:
+            return record(session_id, reply).model_dump()
+
+        events = reply_events(agent.answer_stream(body.message), finish)
+        return ClosingStream(events, media_type="text/event-stream")
 
     @router.post(
         "/v1/support/feedback",
@@ -166,6 +203,26 @@ def support_router(agent: SupportAgent, store: ConversationStore, require_scope:
             body.message_id, body.rating, body.correct_intent, body.correct_reply
         )
         return FeedbackStored(feedback_id=feedback_id)
+
+    @router.get(
+        f"{SOURCES_ROUTE}/{{passage_id}}",
+        response_model=Source,
+        responses={**errors, **error_responses(404)},
+    )
+    async def source(passage_id: str, _: Any = allowed) -> Source:
+        """A passage of the knowledge base that a generated reply cites."""
+        passage = agent.grounded.passage(passage_id) if agent.grounded is not None else None
+        if passage is None:
+            raise ApiError(
+                404, "source_not_found", f"No passage of the knowledge base has id '{passage_id}'."
+            )
+        return Source(
+            passage_id=passage.id,
+            file=passage.file,
+            heading=passage.heading,
+            page=passage.page,
+            text=passage.text,
+        )
 
     @router.get("/v1/support/conversations/{session_id}", responses=errors)
     async def conversation(session_id: str, _: Any = allowed) -> dict[str, Any]:

@@ -69,7 +69,7 @@ def test_a_grounded_reply_answers_after_the_faq_with_its_sources(desk: Path) -> 
     assert answer.text == f"{REFUNDS[:-1]} [1]." and answer.handoff_reason is None
     [source] = answer.sources
     assert source["file"] == "billing.md" and source["heading"] == "Refunds"
-    assert source["link"] == f"docs/billing.md#{source['passage_id']}"
+    assert source["link"] == f"/v1/support/sources/{source['passage_id']}"
     assert source["text"] == REFUNDS and source["number"] == 1
 
 

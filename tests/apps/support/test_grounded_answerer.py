@@ -4,6 +4,7 @@ end to end, and the generate bundles support.yaml may (not) name."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,19 @@ SUPPORTED = "Refunds reach your card within five working days [1]. We open at ni
 
 
 class StubGenerator:
-    """Replies with a fixed text and keeps what it was asked."""
+    """Writes a fixed reply three characters at a time; keeps what it was asked and how much
+    of the reply was read before the writing stopped."""
 
     def __init__(self, reply: str) -> None:
         self.reply = reply
         self.calls: list[tuple[list[dict[str, str]], dict[str, Any]]] = []
+        self.written = 0
 
-    def chat(self, conversations: list[list[dict[str, str]]], **overrides: Any) -> list[str]:
-        self.calls += [(messages, overrides) for messages in conversations]
-        return [self.reply for _ in conversations]
+    def stream(self, messages: list[dict[str, str]], **overrides: Any) -> Iterator[str]:
+        self.calls.append((messages, overrides))
+        for start in range(0, len(self.reply), 3):
+            self.written = start + 3
+            yield self.reply[start : start + 3]
 
 
 class StubKnowledgeBase:
@@ -47,6 +52,7 @@ class StubKnowledgeBase:
     def __init__(self, passages: list[Passage], similarities: list[float]) -> None:
         pairs = zip(passages, similarities, strict=True)
         self.hits = [KnowledgeHit(passage, s, s, 1.0) for passage, s in pairs]
+        self.passages = passages
 
     def search(self, query: str, k: int = 5) -> list[KnowledgeHit]:
         return self.hits[:k]
@@ -65,7 +71,7 @@ def test_a_supported_reply_comes_with_its_citations() -> None:
     assert reply.text == SUPPORTED
     assert [s.score for s in reply.sentences] == [1.0, 1.0]
     assert [c.passage for c in reply.citations] == [REFUNDS, HOURS]
-    assert reply.sources()[0]["link"] == f"docs/billing.md#{REFUNDS.id}"
+    assert reply.sources()[0]["link"] == f"/v1/support/sources/{REFUNDS.id}"
     [(messages, overrides)] = grounded.generator.calls
     assert messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
     assert REFUNDS.text in messages[1]["content"] and overrides == {"max_new_tokens": 40}

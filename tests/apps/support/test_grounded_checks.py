@@ -27,7 +27,7 @@ def test_citations_map_to_passages_in_order_of_first_citation() -> None:
     assert [c.number for c in parsed.citations] == [2, 1]
     first = parsed.citations[0].to_json()
     assert first["file"] == "hours.txt" and first["heading"] == "Hours"
-    assert first["link"] == f"docs/hours.txt#{HOURS.id}"
+    assert first["link"] == f"/v1/support/sources/{HOURS.id}"
     assert first["passage_id"] == HOURS.id and first["text"] == HOURS.text
     assert parsed.unknown == [] and parsed.text.startswith("Open at nine [2].")
 

@@ -8,12 +8,13 @@ words, or when a sentence of the reply is not supported by its sources.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bizlm.apps.support.grounded.citations import MARKER, Citation, parse_citations
 from bizlm.apps.support.grounded.prompt import build_messages
+from bizlm.apps.support.grounded.sentence_buffer import SentenceBuffer
 from bizlm.apps.support.grounded.settings import KnowledgeSettings
 from bizlm.apps.support.grounded.support import SentenceSupport, score_sentences
 from bizlm.apps.support.knowledge.passages import Passage
@@ -28,16 +29,19 @@ _WORD = re.compile(r"\w")
 class Searcher(Protocol):
     """What finds passages: a :class:`~bizlm.apps.support.knowledge.search.KnowledgeBase`."""
 
+    passages: list[Passage]
+
     def search(self, query: str, k: int = 5) -> list[KnowledgeHit]:
         """The best ``k`` passages for ``query``."""
         ...
 
 
-class Generator(Protocol):
+class ReplyWriter(Protocol):
     """What writes replies: a generate bundle's ``GeneratePredictor`` or a stand-in."""
 
-    def chat(self, conversations: Sequence[list[dict[str, str]]], **overrides: Any) -> list[str]:
-        """The assistant's next turn in each conversation."""
+    def stream(self, prompt: list[dict[str, str]], **overrides: Any) -> Generator[str, None, None]:
+        """Pieces of the assistant's next turn in a conversation, as they are written;
+        closing the iterator stops the writing."""
         ...
 
 
@@ -64,11 +68,15 @@ class GroundedAnswerer:
     """Answers from a knowledge base through a generator, with the checks of ``settings``."""
 
     def __init__(
-        self, knowledge_base: Searcher, generator: Generator, settings: KnowledgeSettings
+        self, knowledge_base: Searcher, generator: ReplyWriter, settings: KnowledgeSettings
     ) -> None:
         self.knowledge_base = knowledge_base
         self.generator = generator
         self.settings = settings
+
+    def passage(self, passage_id: str) -> Passage | None:
+        """The knowledge base's passage with this id, if there is one."""
+        return next((p for p in self.knowledge_base.passages if p.id == passage_id), None)
 
     def retrieve(self, message: str) -> list[KnowledgeHit]:
         """The ``top_k`` passages for ``message``."""
@@ -80,28 +88,63 @@ class GroundedAnswerer:
 
     def answer_from(self, message: str, hits: Sequence[KnowledgeHit]) -> GroundedReply:
         """The checked reply to ``message`` from already retrieved ``hits`` (best first)."""
+        *_, reply = self.stream_from(message, hits)
+        assert isinstance(reply, GroundedReply)
+        return reply
+
+    def stream_from(
+        self, message: str, hits: Sequence[KnowledgeHit]
+    ) -> Iterator[str | GroundedReply]:
+        """The reply as it is written: each sentence once it is complete and supported
+        (with the space written before it, unknown citation markers dropped), then the
+        :class:`GroundedReply`. The first unsupported sentence ends generation at once;
+        the sentences given before it were each supported. Closing the iterator stops the
+        generation."""
         passages = [hit.passage for hit in hits]
         best = hits[0].similarity if hits else None
         if best is None or best < self.settings.min_similarity:
-            return GroundedReply(
+            yield GroundedReply(
                 "", passages=passages, handoff_reason=WEAK_RETRIEVAL, best_similarity=best
             )
-        messages = build_messages(message, passages)
-        [written] = self.generator.chat([messages], max_new_tokens=self.settings.max_new_tokens)
+            return
+        pieces = self.generator.stream(
+            build_messages(message, passages), max_new_tokens=self.settings.max_new_tokens
+        )
+        buffer, scored = SentenceBuffer(), []
+        try:
+            for separator, sentence in buffer.sentences(pieces):
+                [support] = score_sentences(sentence, passages)
+                scored.append(support)
+                if support.score < self.settings.support_threshold:
+                    break
+                if _WORD.search(MARKER.sub(" ", sentence)):
+                    yield separator + parse_citations(sentence, passages).text
+        finally:
+            pieces.close()
+        yield self._checked(buffer.text, passages, scored, best)
+
+    def _checked(
+        self,
+        written: str,
+        passages: list[Passage],
+        scored: list[SentenceSupport],
+        best: float,
+    ) -> GroundedReply:
+        """The reply of ``written`` text whose sentences were ``scored`` (all of them, or up
+        to the first unsupported one)."""
         parsed = parse_citations(written, passages)
         reply = GroundedReply(
             parsed.text,
             parsed.citations,
+            scored,
             passages=passages,
             unknown_citations=parsed.unknown,
             best_similarity=best,
         )
         if not _WORD.search(MARKER.sub(" ", parsed.text)):
             reply.handoff_reason = EMPTY_REPLY
-            return reply
-        reply.sentences = score_sentences(parsed.text, passages)
-        threshold = self.settings.support_threshold
-        reply.supported = all(sentence.score >= threshold for sentence in reply.sentences)
-        if not reply.supported:
+        elif any(s.score < self.settings.support_threshold for s in scored):
             reply.handoff_reason = UNSUPPORTED
+        else:
+            reply.supported = True
         return reply

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bizlm.apps.support.knowledge.passages import Passage
-from bizlm.apps.support.project import DOCS_DIR
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
 EXCERPT_CHARS = 200
+SOURCES_ROUTE = "/v1/support/sources"
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,8 @@ class Citation:
 
     @property
     def link(self) -> str:
-        """A link to the passage: ``docs/<file>#<passage id>``."""
-        return f"{DOCS_DIR}/{self.passage.file}#{self.passage.id}"
+        """Where the desk serves the passage: ``/v1/support/sources/<passage id>``."""
+        return f"{SOURCES_ROUTE}/{self.passage.id}"
 
     @property
     def excerpt(self) -> str:

@@ -44,7 +44,7 @@ def load_generator(path: Path, settings_file: Path) -> Any:
         generator = load(path)
     except BizlmError as exc:
         raise _refused(where, f"cannot be loaded as a generator ({exc.message})") from None
-    if not callable(getattr(generator, "chat", None)):
+    if not callable(getattr(generator, "stream", None)):
         problem = f"opens as a {type(generator).__name__}, which cannot write answers."
         raise _refused(where, problem)
     return generator
