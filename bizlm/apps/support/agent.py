@@ -2,7 +2,8 @@
 generated from the knowledge base, else hand-off.
 
 1. The intent model gives calibrated probabilities; below the tuned threshold the intent is
-   ``out_of_scope``. A message on a topic of ``deny_topics`` goes to a person at once.
+   ``out_of_scope``. A message on a topic of ``deny_topics``, or in a script the project's
+   model cannot read, goes to a person at once.
 2. A known intent with a template answers with it when every slot is filled by an entity span
    of that type from the NER model (a template without slots needs no NER model).
 3. Otherwise the best FAQ entry (hybrid retrieval) answers when its similarity to the message
@@ -30,6 +31,7 @@ from bizlm.apps.support.calibration import scale
 from bizlm.apps.support.deny import DENIED_TOPIC, denied_topic
 from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.grounded.loader import load_grounded
+from bizlm.apps.support.language import UNREADABLE_LANGUAGE, LanguageGate
 from bizlm.apps.support.project import (
     OUT_OF_SCOPE,
     SupportProject,
@@ -87,6 +89,7 @@ class SupportAgent:
         ner_path = self.project.ner_path()
         self.ner = load(ner_path) if ner_path is not None else None
         encoder = SentenceEncoder.for_recipe(self.project.recipe)
+        self.language = LanguageGate(encoder.reference)
         faq = self.project.settings.faq
         self.faq = FaqIndex.load(
             self.project.build_dir, self.project.faq, encoder, faq.rrf_k, faq.bm25_weight
@@ -134,6 +137,9 @@ class SupportAgent:
         handoff = self.project.settings.handoff_message
         if denied_topic(text, self.project.settings.deny_topics) is not None:
             yield Answer(handoff, "handoff", intent, confidence, handoff_reason=DENIED_TOPIC)
+            return
+        if self.language.problem(text) is not None:
+            yield Answer(handoff, "handoff", intent, confidence, handoff_reason=UNREADABLE_LANGUAGE)
             return
         with self._text_lock:
             entities = self.ner.predict([text])[0]["entities"] if self.ner is not None else []
