@@ -133,19 +133,24 @@ class SupportProject:
         """Where training writes the intent bundle and the FAQ index."""
         return self.root / BUILD_DIR
 
+    def in_project(self, setting: str | None) -> Path | None:
+        """A folder a setting names: relative paths are read from the project folder."""
+        if setting is None:
+            return None
+        path = Path(setting)
+        return path if path.is_absolute() else self.root / path
+
     def ner_path(self) -> Path | None:
         """The NER bundle's folder, when one is configured."""
-        if self.settings.ner_bundle is None:
-            return None
-        path = Path(self.settings.ner_bundle)
-        return path if path.is_absolute() else self.root / path
+        return self.in_project(self.settings.ner_bundle)
 
     def generate_path(self) -> Path | None:
         """The generate bundle's folder, when one is configured for grounded answers."""
-        if self.settings.knowledge.generate_bundle is None:
-            return None
-        path = Path(self.settings.knowledge.generate_bundle)
-        return path if path.is_absolute() else self.root / path
+        return self.in_project(self.settings.knowledge.generate_bundle)
+
+    def rerank_path(self) -> Path | None:
+        """The score bundle that re-ranks retrieved passages, when one is configured."""
+        return self.in_project(self.settings.knowledge.rerank_bundle)
 
 
 def template_slots(template: str) -> list[str]:

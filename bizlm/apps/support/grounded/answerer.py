@@ -1,7 +1,7 @@
 """A grounded answer: retrieve passages, generate a reply that cites them, check the reply.
 
 The conversation goes to a person instead (``handoff_reason`` set) when retrieval is weak (no
-passage, or the best one's similarity is below ``min_similarity``), when the model writes no
+passage, or none with a similarity of ``min_similarity`` or more), when the model writes no
 words, or when a sentence of the reply is not supported by its sources.
 """
 
@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from bizlm.apps.support.grounded.citations import MARKER, Citation, parse_citations
 from bizlm.apps.support.grounded.prompt import build_messages
+from bizlm.apps.support.grounded.rerank import Reranker
 from bizlm.apps.support.grounded.sentence_buffer import SentenceBuffer
 from bizlm.apps.support.grounded.settings import KnowledgeSettings
 from bizlm.apps.support.grounded.support import SentenceSupport, score_sentences
@@ -68,19 +69,28 @@ class GroundedAnswerer:
     """Answers from a knowledge base through a generator, with the checks of ``settings``."""
 
     def __init__(
-        self, knowledge_base: Searcher, generator: ReplyWriter, settings: KnowledgeSettings
+        self,
+        knowledge_base: Searcher,
+        generator: ReplyWriter,
+        settings: KnowledgeSettings,
+        reranker: Reranker | None = None,
     ) -> None:
         self.knowledge_base = knowledge_base
         self.generator = generator
         self.settings = settings
+        self.reranker = reranker
 
     def passage(self, passage_id: str) -> Passage | None:
         """The knowledge base's passage with this id, if there is one."""
         return next((p for p in self.knowledge_base.passages if p.id == passage_id), None)
 
     def retrieve(self, message: str) -> list[KnowledgeHit]:
-        """The ``top_k`` passages for ``message``."""
-        return self.knowledge_base.search(message, self.settings.top_k)
+        """The ``top_k`` passages for ``message`` (the re-ranker's best of its candidates,
+        when there is one)."""
+        if self.reranker is None:
+            return self.knowledge_base.search(message, self.settings.top_k)
+        candidates = self.knowledge_base.search(message, self.reranker.candidates)
+        return self.reranker.rerank(message, candidates, self.settings.top_k)
 
     def answer(self, message: str) -> GroundedReply:
         """Retrieve, then :meth:`answer_from` the hits."""
@@ -101,7 +111,7 @@ class GroundedAnswerer:
         the sentences given before it were each supported. Closing the iterator stops the
         generation."""
         passages = [hit.passage for hit in hits]
-        best = hits[0].similarity if hits else None
+        best = max((hit.similarity for hit in hits), default=None)
         if best is None or best < self.settings.min_similarity:
             yield GroundedReply(
                 "", passages=passages, handoff_reason=WEAK_RETRIEVAL, best_similarity=best

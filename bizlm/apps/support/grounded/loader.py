@@ -8,6 +8,7 @@ from typing import Any
 
 from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.grounded.answerer import GroundedAnswerer
+from bizlm.apps.support.grounded.rerank import load_reranker
 from bizlm.apps.support.knowledge.indexer import knowledge_folder, load_knowledge_base
 from bizlm.apps.support.knowledge.search import Encoder
 from bizlm.apps.support.knowledge.store import MANIFEST
@@ -65,4 +66,11 @@ def load_grounded(project: SupportProject, encoder: Encoder) -> GroundedAnswerer
         )
         return None
     knowledge_base = load_knowledge_base(project, encoder)
-    return GroundedAnswerer(knowledge_base, generator, project.settings.knowledge)
+    settings = project.settings.knowledge
+    rerank_path = project.rerank_path()
+    reranker = (
+        load_reranker(rerank_path, project.root / SETTINGS_FILE, settings.rerank_candidates)
+        if rerank_path is not None
+        else None
+    )
+    return GroundedAnswerer(knowledge_base, generator, settings, reranker)

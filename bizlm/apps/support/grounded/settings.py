@@ -17,6 +17,15 @@ class KnowledgeSettings(BaseModel):
         "folder. null: no generated answers.",
     )
     top_k: int = Field(3, ge=1, le=20, description="Passages given to the model as sources.")
+    rerank_bundle: str | None = Field(
+        None,
+        description="A score bundle trained on (message, passage) pairs (task type score with "
+        "a text_pair_column) that re-orders the retrieved candidates before the top_k are "
+        "kept; relative paths are read from the project folder. null: no re-ranking.",
+    )
+    rerank_candidates: int = Field(
+        20, ge=1, le=200, description="Passages retrieved for the re-ranker to order."
+    )
     min_similarity: float = Field(
         0.3,
         ge=-1,
