@@ -1,4 +1,5 @@
-"""`bizlm app support` sub-commands: init, train, index, ask, serve, demo, export-feedback."""
+"""`bizlm app support` sub-commands: init, train, index, ask, serve, demo, export-feedback,
+retrain."""
 
 from __future__ import annotations
 
@@ -13,10 +14,17 @@ from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.feedback_export import export_feedback, summary_lines
 from bizlm.apps.support.knowledge.indexer import DEFAULT_MAX_WORDS, DEFAULT_OVERLAP, index_project
 from bizlm.apps.support.project import load_project
+from bizlm.apps.support.retrain import (
+    DEFAULT_MAX_FORGETTING,
+    GATE_REFUSED_EXIT,
+    retrain,
+    retrain_lines,
+)
 from bizlm.apps.support.scaffold import init_demo, init_project
 from bizlm.apps.support.service import create_support_app
 from bizlm.apps.support.store import ConversationStore
 from bizlm.apps.support.training import BUILD_INFO, train_project
+from bizlm.cli import registry as registry_cli
 from bizlm.cli.apps.server import run_server
 from bizlm.cli.options import (
     FolderArgument,
@@ -35,6 +43,10 @@ support_app = typer.Typer(
     no_args_is_help=True,
     help="The support desk: intents, FAQ retrieval, answer templates, hand-off to a person.",
 )
+DatabaseOption = Annotated[
+    Path | None,
+    typer.Option(help="SQLite file of conversations (default: DIR/conversations.db)."),
+]
 
 
 def _emit(payload: Any, as_json: bool, lines: list[str]) -> None:
@@ -180,10 +192,7 @@ def serve(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     no_auth: NoAuthOption = False,
-    database: Annotated[
-        Path | None,
-        typer.Option(help="SQLite file of conversations (default: DIR/conversations.db)."),
-    ] = None,
+    database: DatabaseOption = None,
     registry: RegistryOption = None,
     access_log: Annotated[bool, typer.Option(help="Log each request line (masked).")] = True,
 ) -> None:
@@ -212,10 +221,7 @@ def demo(
 def export_feedback_command(
     directory: FolderArgument,
     output: Annotated[Path, typer.Argument(help="JSONL file of text,label rows to write.")],
-    database: Annotated[
-        Path | None,
-        typer.Option(help="SQLite file of conversations (default: DIR/conversations.db)."),
-    ] = None,
+    database: DatabaseOption = None,
     preferences: Annotated[
         Path | None,
         typer.Option(
@@ -247,3 +253,45 @@ def export_feedback_command(
     finally:
         store.close()
     _emit({"output": str(output), **summary}, as_json, summary_lines(summary, output))
+
+
+@support_app.command("retrain")
+def retrain_command(
+    directory: FolderArgument,
+    database: DatabaseOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="New folder for this run (default: DIR/retrain/<UTC time>)."),
+    ] = None,
+    registry: registry_cli.RegistryOption = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Registry name prefix: NAME-intent (default: the project folder's name)."
+        ),
+    ] = None,
+    max_forgetting: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help=f"Refuse (exit code {GATE_REFUSED_EXIT}, nothing registered) an update whose "
+            "accuracy on the past held-out examples drops by more than this fraction.",
+        ),
+    ] = DEFAULT_MAX_FORGETTING,
+    train_generator: Annotated[
+        bool,
+        typer.Option(help="Also train the reply generator's recipes and register the results."),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Feedback to a new intent model: export it, `bizlm update` the intent model behind the
+    forgetting gate, register the result as staging; recipes for the reply generator.
+    Exit code 3: the gate refused the update; 4: no feedback gives an intent row."""
+    reporter = Reporter() if as_json else RichReporter(err)
+    result = retrain(
+        directory, database, output, registry, name, max_forgetting, reporter, train_generator
+    )
+    _emit(result.to_json(), as_json, retrain_lines(result))
+    if not result.gate_passed:
+        raise typer.Exit(GATE_REFUSED_EXIT)
