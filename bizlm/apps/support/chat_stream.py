@@ -9,7 +9,8 @@ after the stream began.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 from bizlm.errors import BizlmError
@@ -20,7 +21,7 @@ Item = TypeVar("Item")
 _END = object()
 
 
-async def in_threads(iterator: Generator[Item, None, None]) -> AsyncIterator[Item]:
+async def in_threads(iterator: Generator[Item, None, None]) -> AsyncGenerator[Item, None]:
     """The items of a blocking generator, each computed in a worker thread; however the
     reading ends (a client gone included), the generator is closed once its step in progress
     is over, so the work behind it stops and its locks are released."""
@@ -44,11 +45,12 @@ async def reply_events(
     """Server-sent events of an answer stream: a delta per text piece, then ``finish`` of the
     final answer as the reply event; a failure after the start becomes an error event."""
     try:
-        async for event in in_threads(events):
-            if isinstance(event, str):
-                yield sse({"type": "delta", "text": event})
-            else:
-                yield sse({"type": "reply", **finish(event)})
+        async with aclosing(in_threads(events)) as pieces:
+            async for event in pieces:
+                if isinstance(event, str):
+                    yield sse({"type": "delta", "text": event})
+                else:
+                    yield sse({"type": "reply", **finish(event)})
     except BizlmError as exc:
         yield sse({"type": "error", "error": {"code": "bad_input", "message": exc.message}})
     except Exception:  # the stream has begun: an event, not a broken connection
