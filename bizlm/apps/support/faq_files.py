@@ -33,7 +33,7 @@ class FaqQuery:
     faq_id: str
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+def jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, parsed value) for each non-blank line of a JSONL file."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -66,7 +66,7 @@ def read_faq(path: Path) -> tuple[list[FaqEntry], list[str]]:
     if not path.is_file():
         raise SupportProjectError(f"{path} does not exist.", hint="Add one FAQ entry a line.")
     entries: list[FaqEntry] = []
-    for number, row in _jsonl_rows(path):
+    for number, row in jsonl_rows(path):
         if not isinstance(row, dict) or any(
             not str(row.get(k, "")).strip() for k in ("question", "answer")
         ):
@@ -93,7 +93,7 @@ def read_faq_queries(path: Path, entries: list[FaqEntry]) -> list[FaqQuery]:
         return []
     ids = {entry.id for entry in entries}
     queries = []
-    for number, row in _jsonl_rows(path):
+    for number, row in jsonl_rows(path):
         fields = row if isinstance(row, dict) else {}
         question, faq_id = fields.get("question"), str(fields.get("faq_id", ""))
         if not isinstance(question, str) or not question.strip() or not faq_id:

@@ -11,7 +11,9 @@ import yaml
 
 from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.faq_files import FAQ_FILE, QUERIES_FILE
+from bizlm.apps.support.grounded.questions import QUESTIONS_FILE
 from bizlm.apps.support.project import (
+    DOCS_DIR,
     INTENTS_FILE,
     RECIPE_FILE,
     SETTINGS_FILE,
@@ -162,14 +164,17 @@ def init_demo(
     seed: int = 13,
 ) -> list[Path]:
     """The demo desk: 12 trec question types as intents, a written FAQ with customer wordings
-    of its questions (``faq_queries.jsonl``), one template."""
+    of its questions (``faq_queries.jsonl``), one template, and the library's documents
+    (``docs/``) with questions about them (``knowledge_questions.jsonl``)."""
     _check_target(root, force)
     header = (
         "# Demo desk: intents are TREC question types (trec catalog set, fine labels); the\n"
         "# out_of_scope messages are questions of types the desk does not cover.\n"
     )
     _write_yaml(root / INTENTS_FILE, demo_intents(per_intent, out_of_scope_per_type, seed), header)
-    for name in (FAQ_FILE, QUERIES_FILE, TEMPLATES_FILE, RECIPE_FILE):
+    documents = [f"{DOCS_DIR}/{path.name}" for path in sorted((DEMO_DIR / DOCS_DIR).iterdir())]
+    (root / DOCS_DIR).mkdir(exist_ok=True)
+    for name in (FAQ_FILE, QUERIES_FILE, TEMPLATES_FILE, RECIPE_FILE, QUESTIONS_FILE, *documents):
         atomic_write_text(root / name, (DEMO_DIR / name).read_text(encoding="utf-8"))
     _write_yaml(root / SETTINGS_FILE, _SETTINGS)
-    return [root / name for name in (*PROJECT_FILES, QUERIES_FILE)]
+    return [root / name for name in (*PROJECT_FILES, QUERIES_FILE, QUESTIONS_FILE, *documents)]

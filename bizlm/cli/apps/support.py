@@ -1,9 +1,8 @@
-"""`bizlm app support` sub-commands: init, train, index, ask, serve, demo, export-feedback,
-retrain."""
+"""`bizlm app support` sub-commands: init, train, index, tune-grounding, ask, serve, demo,
+export-feedback, retrain."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,21 +10,19 @@ import typer
 
 from bizlm.apps.support.agent import SupportAgent
 from bizlm.apps.support.errors import SupportProjectError
-from bizlm.apps.support.feedback_export import export_feedback, summary_lines
 from bizlm.apps.support.knowledge.indexer import DEFAULT_MAX_WORDS, DEFAULT_OVERLAP, index_project
 from bizlm.apps.support.project import load_project
-from bizlm.apps.support.retrain import (
-    DEFAULT_MAX_FORGETTING,
-    GATE_REFUSED_EXIT,
-    retrain,
-    retrain_lines,
-)
 from bizlm.apps.support.scaffold import init_demo, init_project
 from bizlm.apps.support.service import create_support_app
-from bizlm.apps.support.store import ConversationStore
 from bizlm.apps.support.training import BUILD_INFO, train_project
-from bizlm.cli import registry as registry_cli
 from bizlm.cli.apps.server import run_server
+from bizlm.cli.apps.support_learning import (
+    DatabaseOption,
+    emit,
+    export_feedback_command,
+    retrain_command,
+    tune_grounding_command,
+)
 from bizlm.cli.options import (
     FolderArgument,
     HostOption,
@@ -34,7 +31,7 @@ from bizlm.cli.options import (
     PortOption,
     RegistryOption,
 )
-from bizlm.cli.output import err, out
+from bizlm.cli.output import err
 from bizlm.progress import Reporter, RichReporter
 from bizlm.serve.settings import ServeSettings
 
@@ -43,18 +40,6 @@ support_app = typer.Typer(
     no_args_is_help=True,
     help="The support desk: intents, FAQ retrieval, answer templates, hand-off to a person.",
 )
-DatabaseOption = Annotated[
-    Path | None,
-    typer.Option(help="SQLite file of conversations (default: DIR/conversations.db)."),
-]
-
-
-def _emit(payload: Any, as_json: bool, lines: list[str]) -> None:
-    if as_json:
-        out.print_json(json.dumps(payload, default=str))
-    else:
-        for line in lines:
-            out.print(line, highlight=False, markup=False)
 
 
 @support_app.command()
@@ -74,7 +59,7 @@ def init(
 ) -> None:
     """Create a project: intents.yaml, faq.jsonl, templates.yaml, recipe.yaml, support.yaml."""
     files = init_demo(directory, force, per_intent) if demo else init_project(directory, force)
-    _emit(
+    emit(
         {"project": str(directory), "files": [str(f) for f in files]},
         as_json,
         [f"wrote {f}" for f in files] + [f"next: bizlm app support train {directory}"],
@@ -91,7 +76,7 @@ def train(
     info = train_project(directory, Reporter() if quiet or as_json else RichReporter(err))
     test = info["test"]
     calibration = info["calibration"]
-    _emit(
+    emit(
         info,
         as_json,
         [
@@ -121,7 +106,7 @@ def index(
 ) -> None:
     """Index the documents in DIR/docs/ for search; only new or changed files are read again."""
     report = index_project(load_project(directory), max_words, overlap)
-    _emit(
+    emit(
         report.to_json(),
         as_json,
         [
@@ -163,7 +148,7 @@ def ask(
         "handoff": reply.handoff,
         "sources": reply.sources,
     }
-    _emit(
+    emit(
         payload,
         as_json,
         [reply.text, f"({reply.kind}; intent {reply.intent}, confidence {reply.confidence:.2f})"],
@@ -217,81 +202,6 @@ def demo(
     _run_server(directory, ServeSettings(host="127.0.0.1", auth=False), None, port)
 
 
-@support_app.command("export-feedback")
-def export_feedback_command(
-    directory: FolderArgument,
-    output: Annotated[Path, typer.Argument(help="JSONL file of text,label rows to write.")],
-    database: DatabaseOption = None,
-    preferences: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="FILE",
-            help="Also write DPO pairs {prompt, chosen, rejected}: each thumbs-down's "
-            "correct_reply preferred to the desk's reply.",
-        ),
-    ] = None,
-    sft: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="FILE",
-            help="Also write {prompt, response} rows for a generate task: corrected replies "
-            "and generated replies with a thumbs-up.",
-        ),
-    ] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Write rated replies as training rows for `bizlm update BUNDLE --data OUTPUT`, and
-    optionally for the reply generator (--preferences, --sft)."""
-    path = database or directory / "conversations.db"
-    if not path.is_file():
-        raise SupportProjectError(
-            f"{path} does not exist.", hint="Serve the desk first, or pass --database FILE."
-        )
-    store = ConversationStore(path)
-    try:
-        summary = export_feedback(store, output, preferences, sft)
-    finally:
-        store.close()
-    _emit({"output": str(output), **summary}, as_json, summary_lines(summary, output))
-
-
-@support_app.command("retrain")
-def retrain_command(
-    directory: FolderArgument,
-    database: DatabaseOption = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(help="New folder for this run (default: DIR/retrain/<UTC time>)."),
-    ] = None,
-    registry: registry_cli.RegistryOption = None,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            help="Registry name prefix: NAME-intent (default: the project folder's name)."
-        ),
-    ] = None,
-    max_forgetting: Annotated[
-        float,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help=f"Refuse (exit code {GATE_REFUSED_EXIT}, nothing registered) an update whose "
-            "accuracy on the past held-out examples drops by more than this fraction.",
-        ),
-    ] = DEFAULT_MAX_FORGETTING,
-    train_generator: Annotated[
-        bool,
-        typer.Option(help="Also train the reply generator's recipes and register the results."),
-    ] = False,
-    as_json: JsonOption = False,
-) -> None:
-    """Feedback to a new intent model: export it, `bizlm update` the intent model behind the
-    forgetting gate, register the result as staging; recipes for the reply generator.
-    Exit code 3: the gate refused the update; 4: no feedback gives an intent row."""
-    reporter = Reporter() if as_json else RichReporter(err)
-    result = retrain(
-        directory, database, output, registry, name, max_forgetting, reporter, train_generator
-    )
-    _emit(result.to_json(), as_json, retrain_lines(result))
-    if not result.gate_passed:
-        raise typer.Exit(GATE_REFUSED_EXIT)
+support_app.command("tune-grounding")(tune_grounding_command)
+support_app.command("export-feedback")(export_feedback_command)
+support_app.command("retrain")(retrain_command)
