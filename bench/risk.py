@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe_machine  # noqa: E402
+from bench.service_ready import wait_until_ready  # noqa: E402
 from bizlm.memory import rss_mib  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "risk.json"
@@ -203,18 +204,8 @@ def serve(folder: Path, log: Path) -> tuple[subprocess.Popen, str]:
     with open(log, "w") as handle:
         process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=os.environ)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"the service stopped:\n{log.read_text()}")
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit("the service did not start within 300 s")
-        time.sleep(0.5)
+    wait_until_ready(process, url, log)
+    return process, url
 
 
 def ingest_through_service(folder: Path, items: list[dict[str, Any]], work: Path) -> dict:

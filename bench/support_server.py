@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from bench.service_ready import wait_until_ready
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -29,7 +31,6 @@ def _free_port() -> int:
 def desk_server(project: Path, startup_seconds: float = 300) -> Iterator[str]:
     """``bizlm app support serve`` on a free port (no keys, one thread per library), once it
     answers /readyz; its base URL. Stopped on exit."""
-    import httpx
 
     port = _free_port()
     arguments = [
@@ -41,17 +42,7 @@ def desk_server(project: Path, startup_seconds: float = 300) -> Iterator[str]:
     server = subprocess.Popen([sys.executable, "-c", code, *arguments], env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + startup_seconds
-        with httpx.Client(base_url=url, timeout=10) as client:
-            while True:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the support server did not start")
-                time.sleep(0.5)
+        wait_until_ready(server, url, seconds=startup_seconds)
         yield url
     finally:
         server.terminate()

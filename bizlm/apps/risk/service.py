@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -29,6 +30,9 @@ from bizlm.serve.app import create_app
 from bizlm.serve.errors import ApiError
 from bizlm.serve.manager import bundle_name
 from bizlm.serve.settings import ServeSettings
+
+if TYPE_CHECKING:
+    from bizlm.apps.risk.broker import StreamConsumer
 
 log = logging.getLogger("bizlm.apps.risk")
 DASHBOARD = Path(__file__).with_name("dashboard.html")
@@ -58,8 +62,11 @@ def _no_valid_items(rejected: list[Rejected]) -> str:
     return f"No item of the batch was accepted: {where}: {first.reason}{more}."
 
 
-def risk_router(monitor: Monitor, require_scope: Any) -> APIRouter:
-    """The ``/v1/risk`` routes and the dashboard; ``require_scope`` is the server's key check."""
+def risk_router(
+    monitor: Monitor, require_scope: Any, broker: StreamConsumer | None = None
+) -> APIRouter:
+    """The ``/v1/risk`` routes and the dashboard; ``require_scope`` is the server's key check,
+    ``broker`` the Redis stream consumer whose counts the status shows, if any."""
     router = APIRouter(tags=["risk"])
     guarded = APIRouter(
         prefix="/v1/risk", tags=["risk"], dependencies=[Depends(require_scope("predict"))]
@@ -143,9 +150,10 @@ def risk_router(monitor: Monitor, require_scope: Any) -> APIRouter:
 
     @guarded.get("/status")
     async def status() -> dict[str, Any]:
-        """Item counts by status, the topics and the rules."""
+        """Item counts by status, the topics, the rules and the Redis stream consumer's counts."""
         return {
             "items": await asyncio.to_thread(monitor.store.counts_by_status),
+            "broker": broker.stats.as_dict() if broker is not None else None,
             "topics": monitor.classifier.topics,
             "rules": [rule.model_dump() for rule in monitor.rules],
             "window_s": monitor.folder.window_s,
@@ -176,9 +184,14 @@ def _model_role(monitor: Monitor, bundle: Path) -> str | None:
 
 
 def create_risk_app(
-    monitor: Monitor, settings: ServeSettings, interval_s: float = 1.0, watch: bool = True
+    monitor: Monitor,
+    settings: ServeSettings,
+    interval_s: float = 1.0,
+    watch: bool = True,
+    broker: StreamConsumer | None = None,
 ) -> FastAPI:
-    """The model server for ``settings`` plus the risk routes and background loop.
+    """The model server for ``settings`` plus the risk routes and background loop, and
+    ``broker`` (a Redis stream consumer) in a thread of its own while the app runs.
 
     The monitor's topic and sentiment models, when among the served bundles, are loaded once:
     the server serves the monitor's copies, and the monitor classifies through the server's
@@ -191,19 +204,27 @@ def create_risk_app(
     for path, role in served.items():
         setattr(classifier, role, app.state.queued_predictor(bundle_name(path)))
     watcher = DropWatcher(monitor) if watch else None
-    app.include_router(risk_router(monitor, app.state.require_scope))
+    app.include_router(risk_router(monitor, app.state.require_scope, broker))
     serve_lifespan = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
     async def lifespan(inner: FastAPI) -> AsyncIterator[None]:
         async with serve_lifespan(inner):
             loop = asyncio.create_task(_background(monitor, watcher, interval_s))
+            stop = threading.Event()
+            consumer = None
+            if broker is not None:
+                consumer = threading.Thread(target=broker.run, args=(stop,), name="risk-broker")
+                consumer.start()
             try:
                 yield
             finally:
+                stop.set()
                 loop.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await loop
+                if consumer is not None:
+                    await asyncio.to_thread(consumer.join)
 
     app.router.lifespan_context = lifespan
     return app

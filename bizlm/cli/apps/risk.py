@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bizlm.apps.risk.config import RiskError, RiskFolder
+from bizlm.apps.risk.config import RiskError, RiskFolder, parse_duration
 from bizlm.apps.risk.items import TimeBounds
 from bizlm.apps.risk.monitor import Monitor
 from bizlm.apps.risk.replay import parse_speed, plan_replay
@@ -91,8 +91,24 @@ def serve(
     max_body_bytes: Annotated[
         int, typer.Option(help="Largest request body, in bytes.")
     ] = 5_000_000,
+    redis_url: Annotated[
+        str | None,
+        typer.Option("--redis", help="Also read items from a Redis stream: redis://HOST:PORT/DB."),
+    ] = None,
+    stream: Annotated[str | None, typer.Option(help="The Redis stream to read (--redis).")] = None,
+    group: Annotated[
+        str, typer.Option(help="Consumer group; monitors in one group share the stream.")
+    ] = "bizlm-risk",
+    consumer: Annotated[
+        str | None, typer.Option(help="Consumer name in the group (default: host-pid).")
+    ] = None,
+    claim_idle: Annotated[
+        str, typer.Option(help="Take over entries another consumer left unacknowledged this long.")
+    ] = "60s",
 ) -> None:
     """Serve the ingest API, the inbox watcher, the alerts and the dashboard (at /)."""
+    broker_settings = _stream_settings(redis_url, stream, group, consumer, claim_idle)
+    client = _broker_module().connect(broker_settings) if broker_settings is not None else None
     monitor = Monitor.open(folder)
     config = monitor.folder.config
     models = (config.topic_model, config.sentiment_model)
@@ -103,8 +119,40 @@ def serve(
         auth=not no_auth,
         max_body_bytes=max_body_bytes,
     ).check()
-    app = create_risk_app(monitor, settings, interval_s=interval)
+    broker = None
+    if broker_settings is not None:
+        broker = _broker_module().StreamConsumer(monitor, broker_settings, client)
+    app = create_risk_app(monitor, settings, interval_s=interval, broker=broker)
     run_server(app, host, port)
+
+
+def _stream_settings(
+    url: str | None, stream: str | None, group: str, consumer: str | None, claim_idle: str
+) -> Any:
+    """The Redis stream settings of ``serve``, None without --redis; RiskError when incomplete."""
+    if url is None and stream is None:
+        return None
+    if url is None or stream is None:
+        raise RiskError(
+            "--redis and --stream go together.",
+            hint="Give both, e.g. --redis redis://127.0.0.1:6379/0 --stream news.",
+        )
+    named = {"consumer": consumer} if consumer else {}
+    idle = parse_duration(claim_idle, "--claim-idle")
+    return _broker_module().StreamSettings(url, stream, group, claim_idle_s=idle, **named)
+
+
+def _broker_module() -> Any:
+    """The Redis stream consumer module; RiskError when the ``broker`` extra is missing."""
+    try:
+        from bizlm.apps.risk import broker
+    except ModuleNotFoundError as exc:
+        if exc.name != "redis":
+            raise
+        raise RiskError(
+            "--redis needs the redis package.", hint="Install it: pip install 'bizlm[broker]'."
+        ) from None
+    return broker
 
 
 @risk_app.command()

@@ -8,7 +8,7 @@ from typing import Any
 
 from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.grounded.answerer import GroundedAnswerer
-from bizlm.apps.support.grounded.rerank import load_reranker
+from bizlm.apps.support.grounded.rerank import Reranker, load_reranker
 from bizlm.apps.support.knowledge.indexer import knowledge_folder, load_knowledge_base
 from bizlm.apps.support.knowledge.search import Encoder
 from bizlm.apps.support.knowledge.store import MANIFEST
@@ -67,10 +67,13 @@ def load_grounded(project: SupportProject, encoder: Encoder) -> GroundedAnswerer
         return None
     knowledge_base = load_knowledge_base(project, encoder)
     settings = project.settings.knowledge
-    rerank_path = project.rerank_path()
-    reranker = (
-        load_reranker(rerank_path, project.root / SETTINGS_FILE, settings.rerank_candidates)
-        if rerank_path is not None
-        else None
-    )
-    return GroundedAnswerer(knowledge_base, generator, settings, reranker)
+    return GroundedAnswerer(knowledge_base, generator, settings, project_reranker(project))
+
+
+def project_reranker(project: SupportProject) -> Reranker | None:
+    """The re-ranker ``knowledge.rerank_bundle`` names, or None when it names none."""
+    path = project.rerank_path()
+    if path is None:
+        return None
+    candidates = project.settings.knowledge.rerank_candidates
+    return load_reranker(path, project.root / SETTINGS_FILE, candidates)

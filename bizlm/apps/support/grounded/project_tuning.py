@@ -14,7 +14,7 @@ from typing import Any
 
 from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.grounded.answerer import GroundedAnswerer
-from bizlm.apps.support.grounded.loader import load_generator
+from bizlm.apps.support.grounded.loader import load_generator, project_reranker
 from bizlm.apps.support.grounded.questions import QUESTIONS_FILE, read_knowledge_questions
 from bizlm.apps.support.grounded.tuning import tune_grounding, validation_questions
 from bizlm.apps.support.knowledge.indexer import load_knowledge_base
@@ -26,8 +26,8 @@ GROUNDING_FILE = "grounding.json"
 
 
 def open_answerer(project: SupportProject) -> GroundedAnswerer:
-    """The project's grounded answerer; an error says what to set up when the generate bundle
-    or the knowledge index is missing."""
+    """The project's grounded answerer (with its re-ranker, as the desk has it); an error says
+    what to set up when the generate bundle or the knowledge index is missing."""
     path = project.generate_path()
     if path is None:
         raise SupportProjectError(
@@ -38,7 +38,8 @@ def open_answerer(project: SupportProject) -> GroundedAnswerer:
         )
     knowledge_base = load_knowledge_base(project, SentenceEncoder.for_recipe(project.recipe))
     generator = load_generator(path, project.root / SETTINGS_FILE)
-    return GroundedAnswerer(knowledge_base, generator, project.settings.knowledge)
+    settings = project.settings.knowledge
+    return GroundedAnswerer(knowledge_base, generator, settings, project_reranker(project))
 
 
 def tune_project_grounding(
