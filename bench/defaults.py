@@ -101,6 +101,12 @@ def train_seed(
     _, seconds = run_bizlm(
         folder, "train", path.name, "--set", f"train.seed={seed}", *extra, "--quiet", "--json"
     )
+    return seed_record(folder, seed, seconds)
+
+
+def seed_record(folder: Path, seed: int, seconds: float) -> dict[str, Any]:
+    """One (set, seed) cell from the bundle ``bizlm train`` wrote into ``folder/seed-N``;
+    ``seconds``: how long the train command took."""
     info = json.loads((folder / f"seed-{seed}" / "bizlm.json").read_text(encoding="utf-8"))
     metrics, verdict = info["metrics"], info.get("verdict") or {}
     baseline = metrics.get("baseline", {}).get("test", {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,13 @@ from bizlm.tasks.generate_predictor import GeneratePredictor
 SHOWN_CHARACTERS = 200
 
 
+class Engine(StrEnum):
+    """Where ``--input`` is predicted: in this process, or on Ray."""
+
+    local = "local"
+    ray = "ray"
+
+
 def predict(
     bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
     texts: Annotated[list[str] | None, typer.Argument(help="Texts to predict.")] = None,
@@ -25,7 +33,10 @@ def predict(
         list[str] | None,
         typer.Option("--pair", help="Second text of each pair (pair models), once per text."),
     ] = None,
-    input_: Annotated[Path | None, typer.Option("--input", help="File of texts.")] = None,
+    input_: Annotated[
+        Path | None,
+        typer.Option("--input", help="File of texts (--engine ray: a file, folder or glob)."),
+    ] = None,
     text_column: Annotated[
         str | None, typer.Option(help="Text column of --input (generate: the prompt column).")
     ] = None,
@@ -39,12 +50,36 @@ def predict(
     encoding: Annotated[str, typer.Option(help="Encoding of --input.")] = "utf-8",
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 64,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="ray: predict --input (a file, folder or glob) on Ray into Parquet parts in "
+            "the --output folder; a rerun skips parts already written."
+        ),
+    ] = Engine.local,
+    address: Annotated[
+        str | None,
+        typer.Option(help="--engine ray: join the Ray cluster here (default: a local Ray)."),
+    ] = None,
+    actors: Annotated[
+        int | None, typer.Option(min=1, help="--engine ray: model copies working at once [1].")
+    ] = None,
 ) -> None:
     """Predict texts given on the command line or in a file (columns kept, predictions added)."""
     if bool(texts) == bool(input_):
         raise BizlmError(
             "Give texts as arguments or --input FILE (one of the two).",
             hint='Example: bizlm predict runs/bbc "Shares fell 5%".',
+        )
+    if engine is Engine.ray:
+        _predict_on_ray(
+            bundle, input_, output, text_column, address, actors or 1, batch_size, as_json, encoding
+        )
+        return
+    if address is not None or actors is not None:
+        raise BizlmError(
+            "--address and --actors go with --engine ray.",
+            hint="Add --engine ray, or drop them to predict in this process.",
         )
     if output is not None and input_ is None:
         raise BizlmError("--output needs --input.", hint="Use --input FILE --output FILE.")
@@ -73,6 +108,56 @@ def predict(
     chosen = "" if output else " (pass --output FILE to choose the file)"
     out.print(
         f"{summary['predicted']} rows predicted, written to {summary['output']}{chosen}",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _predict_on_ray(
+    bundle: Path,
+    input_: Path | None,
+    output: Path | None,
+    text_column: str | None,
+    address: str | None,
+    actors: int,
+    batch_size: int,
+    as_json: bool,
+    encoding: str,
+) -> None:
+    """``--engine ray``: predict the files of ``input_`` on Ray into the ``output`` folder."""
+    if input_ is None or output is None:
+        raise BizlmError(
+            "--engine ray needs --input and --output.",
+            hint="Example: bizlm predict runs/bbc --input 'data/*.csv' --output scored "
+            "--engine ray.",
+        )
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise BizlmError(
+            "--engine ray needs Ray, which is not installed.",
+            hint="Install it with: pip install 'bizlm[scale]'.",
+        ) from None
+    # Ray is an optional dependency, loaded only for --engine ray
+    from bizlm.batch import predict_files_on_ray
+
+    summary = predict_files_on_ray(
+        bundle,
+        str(input_),
+        output,
+        text_column,
+        address,
+        actors,
+        batch_size,
+        encoding,
+        show_progress=not as_json,
+    )
+    if as_json:
+        emit_json(summary)
+        return
+    out.print(
+        f"{summary['rows']} rows predicted into {summary['written']} part(s) in "
+        f"{summary['output']}; {summary['skipped']} part(s) already there were skipped",
         markup=False,
         soft_wrap=True,
     )

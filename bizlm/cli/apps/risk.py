@@ -145,7 +145,7 @@ def _stream_settings(
 def _broker_module() -> Any:
     """The Redis stream consumer module; RiskError when the ``broker`` extra is missing."""
     try:
-        from bizlm.apps.risk import broker
+        from bizlm.apps.risk import broker  # needs the optional redis package
     except ModuleNotFoundError as exc:
         if exc.name != "redis":
             raise
