@@ -1,10 +1,13 @@
 """Grounded answers on the demo desk's knowledge base (bizlm/apps/support/demo/docs/).
 
 In one run, on a fresh `bizlm app support init --demo` project whose docs/ is indexed, with the
-packaged SmolLM2-135M-Instruct as the reply generator (no fine-tuning):
-  * knowledge retrieval: for each answerable question of knowledge_questions.jsonl, the rank of
-    the first passage of the file that answers it: hit@1, hit@5 and MRR for hybrid, BM25-only
-    and embedding-only search (no retrieval setting is chosen on these questions);
+packaged SmolLM2-135M-Instruct as the reply generator (no fine-tuning), or with
+--generate-bundle PATH a generate bundle (such as `bizlm app support train-replies` makes from
+the train questions):
+  * knowledge retrieval: for each answerable validation and test question of
+    knowledge_questions.jsonl, the rank of the first passage of the file that answers it:
+    hit@1, hit@5 and MRR for hybrid, BM25-only and embedding-only search (no retrieval setting
+    is chosen on these questions);
   * the support threshold tuned on the validation questions (bizlm.apps.support.grounded.tuning,
     target precision 0.9); the test questions are only measured:
       rag_answer_gain      ROUGE-L (points) of the grounded replies against the reference
@@ -19,8 +22,11 @@ packaged SmolLM2-135M-Instruct as the reply generator (no fine-tuning):
       handoff_precision    share of the hand-offs whose question is unanswerable;
     the same decisions at the default threshold (0.5) are recorded for comparison, with every
     test reply, its score and whether it is truly supported (the tuning's label rule).
-Writes its keys into bench/results/support.json (details under "rag"), keeping the others.
-Run: BIZLM_HOME=... OMP_NUM_THREADS=1 python bench/support_rag.py
+Writes its keys into bench/results/support.json, keeping the others: the packaged model's run
+under "rag", a generate bundle's under "rag_finetuned". The headline keys come from the
+fine-tuned run when there is one (else the packaged run); the packaged run's are also kept as
+rag_answer_gain_packaged, rag_supported_share_packaged and handoff_precision_packaged.
+Run: BIZLM_HOME=... OMP_NUM_THREADS=1 python bench/support_rag.py [--generate-bundle PATH]
 """
 
 from __future__ import annotations
@@ -30,7 +36,6 @@ import json
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +45,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe_machine  # noqa: E402
+from bench.support_rag_results import (  # noqa: E402
+    FINETUNED,
+    PACKAGED,
+    TARGETS,
+    answer_gain,
+    decisions,
+    gain_over_packaged_closed_book,
+    headline,
+    record_headlines,
+)
 
 RESULTS = ROOT / "bench" / "results" / "support.json"
 MODEL = "smollm2"
-TARGETS = {"rag_answer_gain": 5.0, "rag_supported_share": 0.9, "handoff_precision": 0.8}
 DEFAULT_THRESHOLD = 0.5  # knowledge.support_threshold when support.yaml sets none
 CLOSED_BOOK_PROMPT = (
     "You are a customer support assistant of Millbrook Public Library. Answer the customer's "
@@ -123,57 +137,6 @@ def score_test_questions(
     return records
 
 
-def answer_gain(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """ROUGE-L (points) of grounded and closed-book replies to the answerable questions."""
-    answerable = [record for record in records if record["answerable"]]
-    grounded = 100 * np.mean([record["rouge_l"] for record in answerable])
-    closed = 100 * np.mean([record["rouge_l_closed_book"] for record in answerable])
-    written = [record for record in answerable if record["score"] is not None]
-    written_gain = 100 * np.mean([r["rouge_l"] - r["rouge_l_closed_book"] for r in written])
-    return {
-        "rag_answer_gain": round(float(grounded - closed), 2),
-        "rouge_l_grounded": round(float(grounded), 2),
-        "rouge_l_closed_book": round(float(closed), 2),
-        "answerable": len(answerable),
-        # the same gain where retrieval let the model write (no weak-retrieval hand-off)
-        "rag_answer_gain_where_written": round(float(written_gain), 2),
-        "answerable_written": len(written),
-    }
-
-
-def _share(values: list[bool]) -> float | None:
-    return float(np.mean(values)) if values else None
-
-
-def decisions(records: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
-    """What the desk gives and hands off at ``threshold``, and how right it is."""
-
-    def accepted(record: dict[str, Any]) -> bool:
-        return record["score"] is not None and record["score"] >= threshold
-
-    given = [record for record in records if accepted(record)]
-    handoffs = [record for record in records if not accepted(record)]
-    unanswerable = [record for record in records if not record["answerable"]]
-    return {
-        "threshold": threshold,
-        "rag_supported_share": _share(
-            [s >= threshold for r in given for s in r["sentence_scores"]]
-        ),
-        "rag_supported_share_generated": _share(
-            [s >= threshold for r in records for s in r["sentence_scores"]]
-        ),
-        "handoff_precision": _share([not record["answerable"] for record in handoffs]),
-        "handoff_recall_unanswerable": _share([not accepted(r) for r in unanswerable]),
-        "given": len(given),
-        "given_answerable": sum(record["answerable"] for record in given),
-        "given_truly_supported": sum(record["truly_supported"] for record in given),
-        "handoffs": len(handoffs),
-        "handoffs_before_check": dict(
-            Counter(r["retrieval_handoff"] for r in handoffs if r["score"] is None)
-        ),
-    }
-
-
 def main() -> None:
     """Index the demo docs, tune on validation, measure on test, update the JSON."""
     import torch
@@ -183,6 +146,7 @@ def main() -> None:
     from bizlm.apps.support.grounded.questions import (
         QUESTIONS_FILE,
         TEST,
+        TRAIN,
         read_knowledge_questions,
     )
     from bizlm.apps.support.grounded.tuning import tune_grounding
@@ -190,9 +154,17 @@ def main() -> None:
     from bizlm.apps.support.project import load_project
     from bizlm.apps.support.scaffold import init_demo
     from bizlm.atomic import atomic_write_text
+    from bizlm.bundle import read_bundle_info
+    from bizlm.loading import load
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target-precision", type=float, default=0.9)
+    parser.add_argument(
+        "--generate-bundle",
+        type=Path,
+        default=None,
+        help="a generate bundle to write the replies (default: the packaged smollm2)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     started = time.perf_counter()
@@ -203,8 +175,10 @@ def main() -> None:
         report = index_project(project)
         knowledge_base = load_knowledge_base(project)
         questions = read_knowledge_questions(root / QUESTIONS_FILE)
-    retrieval = retrieval_scores(knowledge_base, [q for q in questions if q.answerable])
-    generator = base_predictor()
+    measured = [q for q in questions if q.answerable and q.split != TRAIN]
+    retrieval = retrieval_scores(knowledge_base, measured)
+    bundle = args.generate_bundle
+    generator = base_predictor() if bundle is None else load(bundle)
     # every reply is written in full (no sentence stops it), so that any threshold can be
     # applied to its weakest sentence afterwards
     unstopped = project.settings.knowledge.model_copy(update={"support_threshold": 0.0})
@@ -218,15 +192,20 @@ def main() -> None:
     test_seconds = time.perf_counter() - test_started
     tuned = decisions(records, tuning.support_threshold)
     gain = answer_gain(records)
-    headline = {key: {**gain, **tuned}[key] for key in TARGETS}
-    met = {key: value is not None and value >= TARGETS[key] for key, value in headline.items()}
     results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}
-    results.update(headline)
-    results["targets"] = {**results.get("targets", {}), **TARGETS}
-    results["met"] = {**results.get("met", {}), **met}
+    if bundle is not None:
+        gain["rag_answer_gain_vs_packaged_closed_book"] = gain_over_packaged_closed_book(
+            records, results.get(PACKAGED)
+        )
     settings = project.settings.knowledge
-    results["rag"] = {
-        "model": f"{MODEL} (SmolLM2-135M-Instruct, packaged, no fine-tuning)",
+    if bundle is None:
+        model = f"{MODEL} (SmolLM2-135M-Instruct, packaged, no fine-tuning)"
+    else:
+        trained = read_bundle_info(bundle).recipe
+        model = f"generate bundle {bundle.name}: {trained['model']} fine-tuned ({trained['train']})"
+    run_key = PACKAGED if bundle is None else FINETUNED
+    results[run_key] = {
+        "model": model,
         "encoder": "default (all-MiniLM-L6-v2), max length of the demo recipe",
         "settings": settings.model_dump(exclude={"generate_bundle", "support_threshold"}),
         "index": {
@@ -235,7 +214,7 @@ def main() -> None:
             "skipped": report.skipped,
         },
         "retrieval": retrieval,
-        "retrieval_questions": sum(q.answerable for q in questions),
+        "retrieval_questions": len(measured),
         "retrieval_note": "gold: the question's source file; hybrid uses BM25 weight 1 "
         "(the demo support.yaml sets no faq.bm25_weight)",
         "tuning": {k: v for k, v in tuning.to_json().items() if k != "replies"},
@@ -255,6 +234,7 @@ def main() -> None:
         },
         "machine": describe_machine(),
     }
+    record_headlines(results)
     atomic_write_text(RESULTS, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"{'search':<10} {'hit@1':>7} {'hit@5':>7} {'MRR':>7}")
     for mode, scores in retrieval.items():
@@ -267,7 +247,7 @@ def main() -> None:
         f"{summary['validation_precision']:.3f}, coverage {summary['validation_coverage']:.3f}, "
         f"reached {summary['reached_target']})"
     )
-    for key, value in headline.items():
+    for key, value in headline(results[run_key]).items():  # this run's (the headline may not be)
         print(f"{key}: {value} (target >= {TARGETS[key]})")
     print(f"wrote {RESULTS}")
 

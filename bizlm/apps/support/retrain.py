@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from bizlm.apps.support.retrain_generator import (
     train_generator,
     write_generator_recipes,
 )
+from bizlm.apps.support.run_folder import new_run_folder
 from bizlm.apps.support.store import ConversationStore
 from bizlm.apps.support.training import BUILD_INFO
 from bizlm.bundle import read_bundle_info
@@ -108,18 +108,6 @@ def feedback_database(root: Path, database: Path | None) -> Path:
     return path
 
 
-def new_run_folder(project: SupportProject, output: Path | None) -> Path:
-    """The run folder: ``output``, or ``DIR/retrain/<UTC time>``; it must not exist yet."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    folder = Path(output) if output is not None else project.root / RETRAIN_DIR / stamp
-    if folder.exists():
-        raise SupportProjectError(
-            f"{folder} already exists; a retrain writes a new folder and never replaces one.",
-            hint="Pass another --output folder, or wait a second and run it again.",
-        )
-    return folder
-
-
 def registry_name(root: Path, name: str | None) -> str:
     """The registry name prefix: ``name``, or the project folder's name made URL-safe."""
     chosen = name or re.sub(r"[^A-Za-z0-9._-]+", "-", Path(root).resolve().name).strip(".-_")
@@ -154,7 +142,7 @@ def retrain(
                 "nothing was exported or updated.",
                 hint="Rate replies with a thumbs-up, or give a thumbs-down with correct_intent.",
             )
-        run = new_run_folder(project, output)
+        run = new_run_folder(project.root, output, RETRAIN_DIR)
         run.mkdir(parents=True)
         export = export_feedback(store, run / INTENT_ROWS, run / PREFERENCES, run / SFT_ROWS)
     finally:

@@ -69,7 +69,7 @@ class ChatReply(BaseModel):
         None,
         description="Why the desk handed off instead of answering: a topic of deny_topics "
         "(denied_topic), a script the model cannot read (unreadable_language), or a generated "
-        "reply held back (weak_retrieval, empty_reply, unsupported); null otherwise.",
+        "reply held back (weak_retrieval, empty_reply, no_answer, unsupported); null otherwise.",
     )
     conversation: list[dict[str, Any]] | None = Field(
         None, description="On hand-off: the conversation so far (masked), as given to a person."

@@ -21,6 +21,7 @@ from bizlm.cli.apps.support_learning import (
     emit,
     export_feedback_command,
     retrain_command,
+    train_replies_command,
     tune_grounding_command,
 )
 from bizlm.cli.options import (
@@ -203,5 +204,6 @@ def demo(
 
 
 support_app.command("tune-grounding")(tune_grounding_command)
+support_app.command("train-replies")(train_replies_command)
 support_app.command("export-feedback")(export_feedback_command)
 support_app.command("retrain")(retrain_command)

@@ -1,5 +1,6 @@
-"""The support desk's commands that learn from its data: tune-grounding, export-feedback and
-retrain (registered on ``bizlm app support`` by :mod:`bizlm.cli.apps.support`)."""
+"""The support desk's commands that learn from its data: tune-grounding, train-replies,
+export-feedback and retrain (registered on ``bizlm app support`` by
+:mod:`bizlm.cli.apps.support`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ import typer
 from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.feedback_export import export_feedback, summary_lines
 from bizlm.apps.support.grounded.project_tuning import tune_project_grounding
+from bizlm.apps.support.grounded.reply_training import (
+    DEFAULT_EPOCHS,
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_MODEL,
+    train_replies,
+)
 from bizlm.apps.support.retrain import (
     DEFAULT_MAX_FORGETTING,
     GATE_REFUSED_EXIT,
@@ -30,6 +37,14 @@ DatabaseOption = Annotated[
 ]
 
 
+def questions_option(use: str) -> Any:
+    """The --questions option, its help ending on how the command ``use``s the rows."""
+    return typer.Option(
+        metavar="FILE",
+        help=f"Questions with reference answers (default: DIR/knowledge_questions.jsonl); {use}.",
+    )
+
+
 def emit(payload: Any, as_json: bool, lines: list[str]) -> None:
     if as_json:
         out.print_json(json.dumps(payload, default=str))
@@ -40,14 +55,7 @@ def emit(payload: Any, as_json: bool, lines: list[str]) -> None:
 
 def tune_grounding_command(
     directory: FolderArgument,
-    questions: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="FILE",
-            help="Questions with reference answers (default: DIR/knowledge_questions.jsonl); "
-            "only the validation rows are used.",
-        ),
-    ] = None,
+    questions: Annotated[Path | None, questions_option("only the validation rows are used")] = None,
     target_precision: Annotated[
         float, typer.Option(help="Share of accepted replies that must be truly supported.")
     ] = 0.9,
@@ -78,6 +86,44 @@ def tune_grounding_command(
             f"wrote {summary['output']}",
             f"set in support.yaml: {summary['set_in_support_yaml']}",
             *warning,
+        ],
+    )
+
+
+def train_replies_command(
+    directory: FolderArgument,
+    questions: Annotated[
+        Path | None,
+        questions_option("the train rows are learned, the validation rows choose the epoch"),
+    ] = None,
+    epochs: Annotated[int, typer.Option(min=1, max=100, help="Training epochs.")] = DEFAULT_EPOCHS,
+    learning_rate: Annotated[
+        float, typer.Option(help="Learning rate of the fine-tuning (above 0, below 1).")
+    ] = DEFAULT_LEARNING_RATE,
+    model: Annotated[
+        str, typer.Option(help="The chat model to fine-tune (a packaged name or a folder).")
+    ] = DEFAULT_MODEL,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="New folder for this run (default: DIR/replies/<UTC time>)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fine-tune a reply model on the project's train questions, prompted as the desk prompts
+    it; prints the line to set knowledge.generate_bundle in support.yaml."""
+    reporter = Reporter() if as_json else RichReporter(err)
+    summary = train_replies(directory, questions, epochs, output, model, learning_rate, reporter)
+    train, validation = summary["train"], summary["validation"]
+    skipped = ", ".join(f"{count} {reason}" for reason, count in train["skipped"].items())
+    emit(
+        summary,
+        as_json,
+        [
+            f"training rows: {train['rows']} ({train['answers']} answers, {train['refusals']} "
+            f"refusals; skipped: {skipped or 'none'})",
+            f"validation rows: {validation['rows']}",
+            f"wrote {summary['run']} (generate bundle: {summary['bundle']})",
+            f"set in support.yaml: {summary['set_in_support_yaml']}",
         ],
     )
 

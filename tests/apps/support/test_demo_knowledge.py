@@ -29,6 +29,7 @@ def test_every_answerable_demo_question_names_a_document_that_exists() -> None:
     kinds = Counter((question.answerable, question.split) for question in questions)
     assert min(kinds[True, split] for split in ("validation", "test")) >= 18
     assert min(kinds[False, split] for split in ("validation", "test")) >= 8
+    assert kinds[True, "train"] >= 50 and kinds[False, "train"] >= 15  # for train-replies
     assert len({question.question for question in questions}) == len(questions)
     for question in questions:
         if question.answerable:

@@ -13,12 +13,13 @@ import pytest
 from bizlm.apps.support.errors import SupportProjectError
 from bizlm.apps.support.grounded.answerer import (
     EMPTY_REPLY,
+    NO_ANSWER_REASON,
     UNSUPPORTED,
     WEAK_RETRIEVAL,
     GroundedAnswerer,
 )
 from bizlm.apps.support.grounded.loader import load_generator
-from bizlm.apps.support.grounded.prompt import SYSTEM_PROMPT
+from bizlm.apps.support.grounded.prompt import NO_ANSWER, SYSTEM_PROMPT
 from bizlm.apps.support.grounded.settings import KnowledgeSettings
 from bizlm.apps.support.knowledge.passages import Passage
 from bizlm.apps.support.knowledge.search import KnowledgeHit
@@ -99,6 +100,25 @@ def test_a_citation_to_the_wrong_source_is_not_support() -> None:
 @pytest.mark.parametrize("written", ["", "  [1] [2]  ", "[9]."])
 def test_a_reply_without_words_hands_off(written: str) -> None:
     assert answerer(written).answer("refund?").handoff_reason == EMPTY_REPLY
+
+
+@pytest.mark.parametrize(
+    "written",
+    [NO_ANSWER, f" {NO_ANSWER.upper()} ", NO_ANSWER[:-1], f"{NO_ANSWER} Refunds take five [1]."],
+)
+def test_a_reply_that_says_the_sources_do_not_answer_hands_off(written: str) -> None:
+    grounded = answerer(written)
+    *given, reply = grounded.stream_from("Do you sell gift cards?", grounded.retrieve("gift"))
+    assert given == [] and reply.handoff_reason == NO_ANSWER_REASON and not reply.supported
+    assert reply.sentences == [] and reply.text.casefold() in NO_ANSWER.casefold()
+    assert NO_ANSWER in SYSTEM_PROMPT  # the model is told to write exactly this sentence
+
+
+def test_the_no_answer_sentence_after_an_answer_is_checked_like_any_sentence() -> None:
+    reply = answerer(f"Refunds reach your card within five working days [1]. {NO_ANSWER}").answer(
+        "refund?"
+    )
+    assert reply.handoff_reason == UNSUPPORTED and len(reply.sentences) == 2
 
 
 def save_generate_bundle(model_dir: Path, folder: Path, task: str = "generate") -> Path:

@@ -129,8 +129,8 @@ def question_rows() -> list[dict[str, Any]]:
         ({"question": "Why?", "answerable": "yes"}, "line 1: 'answerable' must be true or false"),
         ({"question": "Why?", "answerable": True}, "line 1: an answerable question needs"),
         (
-            {"question": "Why?", "answer": "x", "answerable": True, "split": "train"},
-            "line 1: 'split' is 'train'",
+            {"question": "Why?", "answer": "x", "answerable": True, "split": "training"},
+            "line 1: 'split' is 'training'; use 'train', 'validation' or 'test'",
         ),
         ({"question": "Why?", "answerable": False, "source": 3}, "'source' must be a file name"),
     ],

@@ -2,7 +2,9 @@
 
 The conversation goes to a person instead (``handoff_reason`` set) when retrieval is weak (no
 passage, or none with a similarity of ``min_similarity`` or more), when the model writes no
-words, or when a sentence of the reply is not supported by its sources.
+words, when the model says the sources do not answer (its first sentence is
+:data:`~bizlm.apps.support.grounded.prompt.NO_ANSWER`), or when a sentence of the reply is not
+supported by its sources.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bizlm.apps.support.grounded.citations import MARKER, Citation, parse_citations
-from bizlm.apps.support.grounded.prompt import build_messages
+from bizlm.apps.support.grounded.prompt import build_messages, is_no_answer
 from bizlm.apps.support.grounded.rerank import Reranker
 from bizlm.apps.support.grounded.sentence_buffer import SentenceBuffer
 from bizlm.apps.support.grounded.settings import KnowledgeSettings
@@ -24,6 +26,7 @@ from bizlm.apps.support.knowledge.search import KnowledgeHit
 WEAK_RETRIEVAL = "weak_retrieval"
 EMPTY_REPLY = "empty_reply"
 UNSUPPORTED = "unsupported"
+NO_ANSWER_REASON = "no_answer"
 _WORD = re.compile(r"\w")
 
 
@@ -44,6 +47,17 @@ class ReplyWriter(Protocol):
         """Pieces of the assistant's next turn in a conversation, as they are written;
         closing the iterator stops the writing."""
         ...
+
+
+def retrieve_hits(
+    knowledge_base: Searcher, message: str, top_k: int, reranker: Reranker | None = None
+) -> list[KnowledgeHit]:
+    """The ``top_k`` passages for ``message`` (the re-ranker's best of its candidates, when
+    there is one): the passages a grounded reply is written from."""
+    if reranker is None:
+        return knowledge_base.search(message, top_k)
+    candidates = knowledge_base.search(message, reranker.candidates)
+    return reranker.rerank(message, candidates, top_k)
 
 
 @dataclass
@@ -87,10 +101,7 @@ class GroundedAnswerer:
     def retrieve(self, message: str) -> list[KnowledgeHit]:
         """The ``top_k`` passages for ``message`` (the re-ranker's best of its candidates,
         when there is one)."""
-        if self.reranker is None:
-            return self.knowledge_base.search(message, self.settings.top_k)
-        candidates = self.knowledge_base.search(message, self.reranker.candidates)
-        return self.reranker.rerank(message, candidates, self.settings.top_k)
+        return retrieve_hits(self.knowledge_base, message, self.settings.top_k, self.reranker)
 
     def answer(self, message: str) -> GroundedReply:
         """Retrieve, then :meth:`answer_from` the hits."""
@@ -108,8 +119,9 @@ class GroundedAnswerer:
         """The reply as it is written: each sentence once it is complete and supported
         (with the space written before it, unknown citation markers dropped), then the
         :class:`GroundedReply`. The first unsupported sentence ends generation at once;
-        the sentences given before it were each supported. Closing the iterator stops the
-        generation."""
+        the sentences given before it were each supported. A first sentence that says the
+        sources do not answer ends generation too, and is never given. Closing the iterator
+        stops the generation."""
         passages = [hit.passage for hit in hits]
         best = max((hit.similarity for hit in hits), default=None)
         if best is None or best < self.settings.min_similarity:
@@ -121,8 +133,12 @@ class GroundedAnswerer:
             build_messages(message, passages), max_new_tokens=self.settings.max_new_tokens
         )
         buffer, scored = SentenceBuffer(), []
+        refusal = None
         try:
             for separator, sentence in buffer.sentences(pieces):
+                if not scored and is_no_answer(sentence):
+                    refusal = sentence
+                    break
                 [support] = score_sentences(sentence, passages)
                 scored.append(support)
                 if support.score < self.settings.support_threshold:
@@ -131,6 +147,14 @@ class GroundedAnswerer:
                     yield separator + parse_citations(sentence, passages).text
         finally:
             pieces.close()
+        if refusal is not None:
+            yield GroundedReply(
+                refusal,
+                passages=passages,
+                handoff_reason=NO_ANSWER_REASON,
+                best_similarity=best,
+            )
+            return
         yield self._checked(buffer.text, passages, scored, best)
 
     def _checked(

@@ -4,7 +4,8 @@ documents, each with a reference answer written from them, or marked as not answ
 One row a line: ``{"question", "answer", "answerable", "split", "source"}``. ``answer`` is the
 reference answer, required when ``answerable`` is true; ``source`` (optional) names the file in
 ``docs/`` that answers the question; ``split`` is ``validation`` (the default: these rows tune
-the support threshold) or ``test`` (never used to choose a setting).
+the support threshold) or ``test`` (never used to choose a setting), or ``train`` (these rows
+teach a reply model: ``bizlm app support train-replies``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from bizlm.apps.support.faq_files import jsonl_rows
 QUESTIONS_FILE = "knowledge_questions.jsonl"
 VALIDATION = "validation"
 TEST = "test"
-SPLITS = (VALIDATION, TEST)
+TRAIN = "train"
+SPLITS = (TRAIN, VALIDATION, TEST)
 _ROW_HINT = (
     'Write one question a line: {"question": "...", "answer": "...", "answerable": true, '
     '"split": "validation"}.'
@@ -57,7 +59,8 @@ def _question(row: Any, where: str) -> KnowledgeQuestion:
         )
     if split not in SPLITS:
         raise SupportProjectError(
-            f"{where}: 'split' is {split!r}; use {VALIDATION!r} or {TEST!r}.", hint=_ROW_HINT
+            f"{where}: 'split' is {split!r}; use {TRAIN!r}, {VALIDATION!r} or {TEST!r}.",
+            hint=_ROW_HINT,
         )
     if source is not None and not isinstance(source, str):
         raise SupportProjectError(f"{where}: 'source' must be a file name in docs/.")

@@ -6,9 +6,10 @@ supported when its question is answerable and the reply, citation markers left o
 least :data:`MIN_REFERENCE_RECALL` of the content words the reference answer adds to the
 question (:func:`reference_recall`; all of its content words when it adds none), so a reply
 that only repeats the question is not supported; an answer to an unanswerable question never is.
-Replies handed off before the check (weak retrieval, no words) do not depend on the threshold
-and are left out of the tuning (they are counted). :func:`tune_support_threshold` then picks
-the lowest threshold whose accepted replies reach the target precision.
+Replies handed off before the check (weak retrieval, no words, the no-answer sentence) do not
+depend on the threshold and are left out of the tuning (they are counted).
+:func:`tune_support_threshold` then picks the lowest threshold whose accepted replies reach the
+target precision.
 """
 
 from __future__ import annotations
