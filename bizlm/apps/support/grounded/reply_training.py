@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from bizlm.apps.support.errors import SupportProjectError
+from bizlm.apps.support.grounded.loader import project_reranker
 from bizlm.apps.support.grounded.questions import (
     QUESTIONS_FILE,
     TRAIN,
@@ -26,10 +27,8 @@ from bizlm.apps.support.grounded.questions import (
     read_knowledge_questions,
 )
 from bizlm.apps.support.grounded.reply_rows import ReplyRows, build_reply_rows
-from bizlm.apps.support.grounded.rerank import load_reranker
-from bizlm.apps.support.knowledge.indexer import knowledge_folder, load_knowledge_base
-from bizlm.apps.support.knowledge.store import MANIFEST
-from bizlm.apps.support.project import SETTINGS_FILE, SupportProject, load_project
+from bizlm.apps.support.knowledge.indexer import load_knowledge_base
+from bizlm.apps.support.project import SupportProject, load_project
 from bizlm.apps.support.retrieval import SentenceEncoder
 from bizlm.apps.support.run_folder import new_run_folder
 from bizlm.atomic import atomic_write_text
@@ -67,21 +66,11 @@ def build_project_rows(
     project: SupportProject, questions: list[KnowledgeQuestion]
 ) -> tuple[ReplyRows, ReplyRows]:
     """The training and validation rows, retrieved from the project's index (and re-ranked
-    when ``support.yaml`` names a re-ranker) as the desk retrieves them."""
-    folder = knowledge_folder(project)
-    if not (folder / MANIFEST).is_file():
-        raise SupportProjectError(
-            f"{folder} holds no knowledge index, so no passages can be put in the prompts.",
-            hint=f"Run `bizlm app support index {project.root}` first.",
-        )
+    when ``support.yaml`` names a re-ranker) as the desk retrieves them; an index not built
+    yet is a clear error."""
     settings = project.settings.knowledge
     knowledge_base = load_knowledge_base(project, SentenceEncoder.for_recipe(project.recipe))
-    rerank_path = project.rerank_path()
-    reranker = (
-        load_reranker(rerank_path, project.root / SETTINGS_FILE, settings.rerank_candidates)
-        if rerank_path is not None
-        else None
-    )
+    reranker = project_reranker(project)
 
     def rows(split: str) -> ReplyRows:
         chosen = [question for question in questions if question.split == split]
