@@ -82,7 +82,9 @@ def predict_file(
             answerer, table, text_column, batch_size, reporter
         )
     else:
-        predicted, new_columns = _predict_rows(predictor, table, text_column, batch_size, reporter)
+        predicted, new_columns = predict_file_rows(
+            predictor, table, text_column, batch_size, reporter
+        )
     records = []
     for row, line in zip(table.rows, table.line_numbers, strict=True):
         cells = predicted.get(line, dict.fromkeys(new_columns, ""))
@@ -105,7 +107,7 @@ def predict_file(
     }
 
 
-def _predict_rows(
+def predict_file_rows(
     predictor: Predictor,
     table: Table,
     text_column: str | None,

@@ -8,11 +8,15 @@ from typing import Any, cast
 
 import pyarrow as pa
 
-from bizlm.data.columns import select_columns
 from bizlm.data.conversations import MESSAGES_COLUMN, SYSTEM_COLUMN
 from bizlm.data.readers import Table
 from bizlm.errors import DataError
-from bizlm.predict_files import Answerer, generate_file_rows, prediction_columns
+from bizlm.predict_files import (
+    Answerer,
+    generate_file_rows,
+    predict_file_rows,
+    prediction_columns,
+)
 from bizlm.predictor import load
 from bizlm.progress import Reporter
 
@@ -95,21 +99,13 @@ class BundleScorer:
 
     def _predict(self, table: Table) -> dict[int, dict[str, Any]]:
         """Prediction cells of each row with a text, by row position."""
-        settings = self.bundle.task_settings
         if self.bundle.task == "generate":
             answerer = cast(Answerer, self.predictor)
             cells, _ = generate_file_rows(
                 answerer, table, self.text_column, self.batch_size, Reporter()
             )
             return cells
-        kept = select_columns(table, self.bundle.text_columns(self.text_column)[0], None)
-        if not kept.texts:
-            return {}
-        pair_column = settings.get("text_pair_column")
-        pairs = [str(row.get(pair_column) or "") for row in kept.rows] if pair_column else None
-        results = self.predictor.predict(kept.texts, self.batch_size, pairs=pairs)
-        delimiter = settings.get("label_delimiter", "|")
-        return {
-            position: prediction_columns(result, delimiter)
-            for position, result in zip(kept.line_numbers, results, strict=True)
-        }
+        cells, _ = predict_file_rows(
+            self.predictor, table, self.text_column, self.batch_size, Reporter()
+        )
+        return cells
