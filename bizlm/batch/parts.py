@@ -66,16 +66,20 @@ class PartWriter:
                 hint="Run the command again once the file is complete.",
             )
         for name in self.columns:
-            values = predicted.column(name)
-            if name in table.column_names:
-                table = table.set_column(table.column_names.index(name), name, values)
-            else:
-                table = table.append_column(name, values)
+            table = put_column(table, name, predicted.column(name))
         write_part(table, part.target)
         self.written += 1
         self.empty_text += table.column(next(iter(self.columns))).null_count
         part.pieces.clear()
         logger.info("Wrote %s (%d rows).", part.target, table.num_rows)
+
+
+def put_column(table: pa.Table, name: str, values: pa.Array | pa.ChunkedArray) -> pa.Table:
+    """``table`` with the column ``name`` set to ``values``: replaced where it exists, else
+    added at the end."""
+    if name in table.column_names:
+        return table.set_column(table.column_names.index(name), name, values)
+    return table.append_column(name, values)
 
 
 def write_part(table: pa.Table, path: Path) -> None:

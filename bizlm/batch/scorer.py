@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import pyarrow as pa
 
+from bizlm.batch.parts import put_column
 from bizlm.data.conversations import MESSAGES_COLUMN, SYSTEM_COLUMN
 from bizlm.data.readers import Table
 from bizlm.errors import DataError
@@ -91,10 +92,7 @@ class BundleScorer:
         cells = self._predict(table)
         for name, kind in self.bundle.column_types.items():
             values = pa.array([cells.get(i, {}).get(name) for i in range(len(rows))], kind)
-            if name in batch.column_names:
-                batch = batch.set_column(batch.column_names.index(name), name, values)
-            else:
-                batch = batch.append_column(name, values)
+            batch = put_column(batch, name, values)
         return batch
 
     def _predict(self, table: Table) -> dict[int, dict[str, Any]]:
