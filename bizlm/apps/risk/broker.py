@@ -132,20 +132,20 @@ class StreamConsumer:
                 if not self.stats.connected:
                     self._reconnect()
                 self.poll()
-                backoff = FIRST_BACKOFF_S
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 self.stats.connected = False
                 self.stats.last_error = str(exc)
                 log.warning(
                     "redis %s unreachable (%s); retrying in %.1f s", self.settings.url, exc, backoff
                 )
-                stop.wait(backoff)
-                backoff = min(backoff * 2, self.settings.max_backoff_s)
             except Exception as exc:  # keep consuming; unacknowledged entries are read again
                 self.stats.last_error = repr(exc)
                 log.error("redis stream %s: pass failed: %r", self.settings.stream, exc)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, self.settings.max_backoff_s)
+            else:
+                backoff = FIRST_BACKOFF_S
+                continue
+            stop.wait(backoff)
+            backoff = min(backoff * 2, self.settings.max_backoff_s)
 
     def _reconnect(self) -> None:
         self.client.ping()
