@@ -65,22 +65,26 @@ CLOSED_BOOK_PROMPT = (
 )
 
 
+def source_ranks(knowledge_base: Any, questions: list[Any], mode: str) -> np.ndarray:
+    """1-based rank, under search ``mode``, of the first passage of each question's source."""
+    every = len(knowledge_base.passages)
+    return np.array(
+        [
+            [hit.passage.file for hit in knowledge_base.search(q.question, every, mode)].index(
+                q.source
+            )
+            + 1
+            for q in questions
+        ]
+    )
+
+
 def retrieval_scores(knowledge_base: Any, questions: list[Any]) -> dict[str, Any]:
     """hit@1, hit@5 and MRR of each search mode, by the file that answers each question."""
     from bizlm.apps.support.fusion import rank_metrics
     from bizlm.apps.support.retrieval import MODES
 
-    every = len(knowledge_base.passages)
-    scores: dict[str, Any] = {}
-    for mode in MODES:
-        ranks = []
-        for question in questions:
-            files = [
-                hit.passage.file for hit in knowledge_base.search(question.question, every, mode)
-            ]
-            ranks.append(files.index(question.source) + 1)
-        scores[mode] = rank_metrics(np.array(ranks))
-    return scores
+    return {mode: rank_metrics(source_ranks(knowledge_base, questions, mode)) for mode in MODES}
 
 
 def closed_book_replies(generator: Any, questions: list[Any], max_new_tokens: int) -> list[str]:

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe_machine  # noqa: E402
+from bench.support_rag import source_ranks  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "support.json"
 TRAIN = {"epochs": 3, "batch_size": 16, "learning_rate": 3e-5, "max_length": 192, "seed": 1}
@@ -99,13 +100,7 @@ def main() -> None:
         reranker = Reranker(bizlm.load(bundle), args.candidates)
         every = len(knowledge_base.passages)
         sources = [q.source for q in test]
-        ranks: dict[str, np.ndarray] = {}
-        for mode in MODES:
-            ordered = [
-                [h.passage.file for h in knowledge_base.search(q.question, every, mode)]
-                for q in test
-            ]
-            ranks[mode] = file_ranks(ordered, sources)
+        ranks = {mode: source_ranks(knowledge_base, test, mode) for mode in MODES}
         reranked = []
         for question in test:
             hits = knowledge_base.search(question.question, every, "hybrid")
